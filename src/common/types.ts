@@ -153,4 +153,16 @@ export interface SupervisorApi {
 
   /** One listener: the API layer. Events for one container arrive in the design's order. */
   onEvent(listener: (event: SupervisorEvent) => void): void;
+
+  /**
+   * start() rebuilds every container from the state dir (re-attaching live shims, killing and
+   * recording exit 255 for containers whose shim died without exit.json) WITHOUT emitting
+   * container-new for them: the API layer exports list() itself, then claims the bus name, then
+   * calls deliverPendingEvents(), which emits what happened while berthd was down (container-exited
+   * with the recorded code and time, once) and from then on events flow live.
+   */
+  start(): Promise<void>;
+  deliverPendingEvents(): void;
+  /** Stops watching; never touches running containers or shims. */
+  stop(): Promise<void>;
 }
