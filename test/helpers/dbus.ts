@@ -1,0 +1,149 @@
+// A private, system-bus-like dbus-daemon for tests: the same default-deny policy as Debian's
+// /usr/share/dbus-1/system.conf (nobody owns names or sends method calls unless a policy file punches
+// a hole), with berth's own dbus/org.berth.Supervisor1.conf included, so every test exercises the real
+// policy. It listens on a socket in a fresh temp dir that any user can reach (non-root tests connect
+// too) and is stopped by pid.
+//
+//   import { startBus } from "../helpers/dbus.js";
+//   const bus = await startBus();
+//   t.after(() => bus.stop());
+//   // bus.address: "unix:path=/tmp/berth-bus-XXXX/system_bus_socket"; pass it to berthd
+//   // (--bus-address), dbus-next (connectBus), busctl --address=…, gdbus --address …
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { chmodSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { makeTempDir } from "../fixtures/temp.js";
+
+/** The checkout's dbus/ directory (from dist/test/helpers/). */
+export const DBUS_DIR = resolve(fileURLToPath(import.meta.url), "../../../../dbus");
+export const POLICY_FILE = join(DBUS_DIR, "org.berth.Supervisor1.conf");
+
+export interface TestBus {
+  /** The D-Bus address, e.g. "unix:path=/tmp/berth-bus-XXXX/system_bus_socket". */
+  readonly address: string;
+  /** The socket's path. */
+  readonly socketPath: string;
+  /** The dbus-daemon's pid. */
+  readonly pid: number;
+  /** Stops the daemon (SIGTERM, then SIGKILL after 2 s) and removes its temp dir; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export interface BusOptions {
+  /** Extra <policy>/<include> XML placed inside <busconfig> after the defaults. */
+  extraConfig?: string;
+}
+
+function busConfig(socketPath: string, extra: string): string {
+  return `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <auth>EXTERNAL</auth>
+  <listen>unix:path=${socketPath}</listen>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
+    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"
+          send_member="UpdateActivationEnvironment"/>
+  </policy>
+  <policy user="root">
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/>
+  </policy>
+  <include>${POLICY_FILE}</include>
+  ${extra}
+</busconfig>
+`;
+}
+
+function waitForAddress(child: ChildProcess): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    let out = "";
+    let err = "";
+    const timer = setTimeout(
+      () => reject(new Error(`dbus-daemon printed no address in 10 s: ${err}`)),
+      10_000,
+    );
+    child.stdout!.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const newline = out.indexOf("\n");
+      if (newline >= 0) {
+        clearTimeout(timer);
+        resolvePromise(out.slice(0, newline).trim());
+      }
+    });
+    child.stderr!.on("data", (chunk: Buffer) => {
+      err += chunk.toString();
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`dbus-daemon exited (${code}) before printing its address: ${err}`));
+    });
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolvePromise) => {
+    const timer = setTimeout(() => resolvePromise(false), ms);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolvePromise(true);
+    });
+  });
+}
+
+/** Starts a private system-like bus. */
+export async function startBus(options: BusOptions = {}): Promise<TestBus> {
+  const dir = makeTempDir("bus");
+  // Reachable by the unprivileged users tests impersonate (the socket itself is 0777).
+  chmodSync(dir.path, 0o755);
+  const socketPath = join(dir.path, "system_bus_socket");
+  const configPath = join(dir.path, "bus.conf");
+  writeFileSync(configPath, busConfig(socketPath, options.extraConfig ?? ""));
+  const child = spawn("dbus-daemon", [`--config-file=${configPath}`, "--print-address", "--nofork"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      if (!(await waitForExit(child, 2000))) {
+        child.kill("SIGKILL");
+        await waitForExit(child, 2000);
+      }
+    }
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+    await dir.remove();
+  };
+  try {
+    const address = await waitForAddress(child);
+    // Keep draining its output so the daemon never blocks on a full pipe.
+    child.stdout!.resume();
+    child.stderr!.resume();
+    return { address, socketPath, pid: child.pid!, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

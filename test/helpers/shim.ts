@@ -1,0 +1,343 @@
+// Running berth-shim in tests: one ShimEnv per container, with its own temp state dir and runtime
+// --root, the shim's command line built from options as docs/shim.md defines it, waits for the
+// files the shim writes, the runtime commands berthd would make (start, kill, delete -f, state),
+// and a cleanup that leaves no container, shim or temp dir behind even when the test fails.
+//
+//   const env = ShimEnv.create(t, { runtime: runc() });          // cleanup registered with t.after
+//   const bundle = await makeBundle({ args: ["sh", "-c", "exit 3"] });
+//   t.after(() => bundle.remove());
+//   const created = await env.runShim({ bundle: bundle.path });   // the first process, to its exit
+//   assert.equal(created.code, 0, created.stderr);
+//   await env.start();
+//   assert.equal((await env.waitExit()).exit_code, 3);
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { LogDriver } from "../../src/common/types.js";
+import type { OciProcess } from "../fixtures/oci-spec.js";
+import { makeTempDir, uniqueId } from "../fixtures/temp.js";
+import { waitShimGone } from "./fifo.js";
+import { type CommandResult, type Runtime, runc, runtimeCommand } from "./runtime.js";
+
+/** The shim `make -C shim` builds in this checkout (dist/test/helpers → repo root); BERTH_SHIM overrides. */
+export const SHIM_PATH =
+  process.env.BERTH_SHIM ?? resolve(dirname(fileURLToPath(import.meta.url)), "../../../shim/berth-shim");
+
+/** exit.json as docs/shim.md defines it. */
+export interface ExitRecord {
+  pid: number;
+  exit_code: number;
+  signal: number;
+  exited_at: number;
+  oom_killed: boolean;
+}
+
+export interface ShimOptions {
+  /** Create mode: the bundle directory. */
+  bundle?: string;
+  /** Exec mode: the exec id; the state dir is <state>/processes/<execId>. */
+  execId?: string;
+  /** Exec mode: written to process.json before the shim starts. */
+  process?: OciProcess;
+  terminal?: boolean;
+  stdin?: boolean;
+  logDriver?: LogDriver;
+  logPath?: string;
+  name?: string;
+  /** Extra environment for the shim (e.g. BERTH_JOURNAL_SOCKET). */
+  env?: Record<string, string>;
+  /** A command the shim runs under, e.g. valgrind and its options. */
+  wrapper?: string[];
+  /** How long the first process may take before it is killed and the run fails; default 30 s. */
+  timeoutMs?: number;
+}
+
+/** How the shim's first process ended. */
+export interface ShimRun {
+  /** Its pid. */
+  pid: number;
+  /** Exit status, or null when it died of a signal (see `signal`). */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** The state dir this run used. */
+  stateDir: string;
+}
+
+/** Something that runs cleanups after a test, pass or fail: node:test's TestContext. */
+export interface AfterHook {
+  after(fn: () => unknown): void;
+}
+
+export interface ShimEnvOptions {
+  /** Default: runc. */
+  runtime?: Runtime;
+  /** Container id; default uniqueId("shim"). */
+  id?: string;
+}
+
+/** Waits until `path` exists; rejects after `timeoutMs`. */
+export async function waitForFile(path: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(path)) {
+    if (Date.now() > deadline) throw new Error(`${path} did not appear within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Waits until the file at `path` contains `text` (the log grows as output arrives); rejects after `timeoutMs`. */
+export async function waitForText(path: string, text: string, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const content = await readFile(path, "utf8").catch(() => "");
+    if (content.includes(text)) return content;
+    if (Date.now() > deadline)
+      throw new Error(`${path} has no ${JSON.stringify(text)} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** /proc/<pid>/smaps_rollup as numbers in kB, e.g. { Rss: 812, Private_Dirty: 164, ... }. */
+export function readSmapsRollup(pid: number): Record<string, number> {
+  const fields: Record<string, number> = {};
+  for (const line of readFileSync(`/proc/${pid}/smaps_rollup`, "utf8").split("\n")) {
+    const match = /^(\w+):\s+(\d+) kB$/.exec(line);
+    if (match) fields[match[1]] = Number(match[2]);
+  }
+  return fields;
+}
+
+/** The PPid line of /proc/<pid>/status. */
+export function parentPid(pid: number): number {
+  const match = /^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!match) throw new Error(`no PPid in /proc/${pid}/status`);
+  return Number(match[1]);
+}
+
+/** True while `pid` exists and is not a zombie. */
+export function processAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/** Pids of every process whose command line mentions `text` (our unique temp dir: only our processes). */
+export function processesMentioning(text: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(text)) pids.push(Number(entry));
+    } catch {
+      // the process left while we looked
+    }
+  }
+  return pids;
+}
+
+async function readPidFile(path: string): Promise<number> {
+  const pid = Number((await readFile(path, "utf8")).trim());
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`${path} holds no pid`);
+  return pid;
+}
+
+/** One container's world for a shim test: temp dir, state dir, runtime root, and their cleanup. */
+export class ShimEnv {
+  readonly id: string;
+  readonly runtime: Runtime;
+  /** The temp dir holding everything below; every process mentioning it is ours. */
+  readonly dir: string;
+  /** The container's state dir (what berthd makes as /run/berth/containers/<id>). */
+  readonly stateDir: string;
+  /** The runtime's --root. */
+  readonly runtimeRoot: string;
+  private readonly firstProcesses = new Set<ChildProcess>();
+
+  private constructor(id: string, runtime: Runtime, dir: string) {
+    this.id = id;
+    this.runtime = runtime;
+    this.dir = dir;
+    this.stateDir = join(dir, "state");
+    this.runtimeRoot = join(dir, "runtime-root");
+  }
+
+  /** Makes the temp dirs and registers the cleanup with `t.after`. */
+  static async create(t: AfterHook, options: ShimEnvOptions = {}): Promise<ShimEnv> {
+    const temp = makeTempDir("shim");
+    const env = new ShimEnv(options.id ?? uniqueId("shim"), options.runtime ?? runc(), temp.path);
+    t.after(async () => {
+      await env.cleanup();
+      await temp.remove();
+    });
+    await mkdir(env.stateDir);
+    await mkdir(env.runtimeRoot);
+    return env;
+  }
+
+  /** The state dir of the container (no execId) or of one exec'd process. */
+  stateDirOf(execId?: string): string {
+    return execId === undefined ? this.stateDir : join(this.stateDir, "processes", execId);
+  }
+
+  /** The shim's command line (without the program) for `options`. */
+  shimArgs(options: ShimOptions): string[] {
+    const args = ["--id", this.id, "--state-dir", this.stateDirOf(options.execId)];
+    args.push("--runtime", this.runtime.path, "--runtime-root", this.runtimeRoot);
+    for (const arg of this.runtime.globalArgs) args.push("--runtime-arg", arg);
+    if (options.bundle !== undefined) args.push("--bundle", options.bundle);
+    if (options.execId !== undefined) args.push("--exec-id", options.execId);
+    if (options.name !== undefined) args.push("--name", options.name);
+    if (options.terminal) args.push("--terminal");
+    if (options.stdin) args.push("--stdin");
+    if (options.logDriver !== undefined) args.push("--log-driver", options.logDriver);
+    if (options.logPath !== undefined) args.push("--log-path", options.logPath);
+    return args;
+  }
+
+  /** Makes the state dir `options` needs (and writes process.json for an exec). */
+  async prepareStateDir(options: ShimOptions): Promise<string> {
+    const stateDir = this.stateDirOf(options.execId);
+    await mkdir(stateDir, { recursive: true });
+    if (options.process !== undefined) {
+      await writeFile(join(stateDir, "process.json"), JSON.stringify(options.process));
+    }
+    return stateDir;
+  }
+
+  /** Runs the shim's first process to its exit (created, or failed) and returns how it ended. */
+  async runShim(options: ShimOptions): Promise<ShimRun> {
+    const stateDir = await this.prepareStateDir(options);
+    const [program, ...programArgs] = [...(options.wrapper ?? []), SHIM_PATH, ...this.shimArgs(options)];
+    const child = spawn(program, programArgs, {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...options.env },
+    });
+    this.firstProcesses.add(child);
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done, fail) => {
+      child.on("error", fail);
+      child.on("exit", (c, s) => done([c, s]));
+    });
+    clearTimeout(timer);
+    // The first process's stdio must not leak into the long-lived shim or the container; if it did,
+    // the pipes would stay open: give them a moment to end, then stop listening.
+    await Promise.race([new Promise((r) => child.on("close", r)), new Promise((r) => setTimeout(r, 1000))]);
+    child.stdout.destroy();
+    child.stderr.destroy();
+    this.firstProcesses.delete(child);
+    const run = {
+      pid: child.pid!,
+      code,
+      signal,
+      stdout: Buffer.concat(stdout).toString("utf8"),
+      stderr: Buffer.concat(stderr).toString("utf8"),
+      stateDir,
+    };
+    if (signal === "SIGKILL" && code === null) {
+      throw new Error(`berth-shim did not exit within ${timeoutMs} ms; stderr: ${run.stderr}`);
+    }
+    return run;
+  }
+
+  /** Runs the shim and fails unless the first process reports "created" (exit 0). */
+  async createWithShim(options: ShimOptions): Promise<ShimRun> {
+    const run = await this.runShim(options);
+    if (run.code !== 0) {
+      throw new Error(`berth-shim exited ${run.code ?? run.signal}: ${run.stderr.trim()}`);
+    }
+    return run;
+  }
+
+  /** `<runtime> --root <ours> <args…>`. */
+  runtimeCommand(args: string[]): Promise<CommandResult> {
+    return runtimeCommand(this.runtime, this.runtimeRoot, args);
+  }
+
+  private async mustRun(args: string[]): Promise<CommandResult> {
+    const result = await this.runtimeCommand(args);
+    if (result.code !== 0) {
+      throw new Error(
+        `${this.runtime.name} ${args.join(" ")} failed (${result.code}): ${result.stderr.trim()}`,
+      );
+    }
+    return result;
+  }
+
+  /** `runtime start <id>`: the created container's process runs. */
+  async start(): Promise<void> {
+    await this.mustRun(["start", this.id]);
+  }
+
+  /** `runtime kill <id> <signal>` (e.g. "KILL", "TERM", "9"). */
+  async kill(signal: string): Promise<void> {
+    await this.mustRun(["kill", this.id, signal]);
+  }
+
+  /** `runtime delete -f <id>`; the result, since the container may already be gone. */
+  deleteForce(): Promise<CommandResult> {
+    return this.runtimeCommand(["delete", "-f", this.id]);
+  }
+
+  /** `runtime state <id>` parsed, or undefined when the runtime does not know the container. */
+  async state(): Promise<{ status: string; pid: number } | undefined> {
+    const result = await this.runtimeCommand(["state", this.id]);
+    return result.code === 0 ? JSON.parse(result.stdout) : undefined;
+  }
+
+  /** The long-lived shim's pid from shim.pid. */
+  shimPid(execId?: string): Promise<number> {
+    return readPidFile(join(this.stateDirOf(execId), "shim.pid"));
+  }
+
+  /** The process's pid from init.pid (written by the runtime). */
+  initPid(execId?: string): Promise<number> {
+    return readPidFile(join(this.stateDirOf(execId), "init.pid"));
+  }
+
+  /** Waits for exit.json and parses it. */
+  async waitExit(execId?: string, timeoutMs = 15_000): Promise<ExitRecord> {
+    const path = join(this.stateDirOf(execId), "exit.json");
+    await waitForFile(path, timeoutMs);
+    return JSON.parse(await readFile(path, "utf8"));
+  }
+
+  /** Waits until the shim has exited (its exit.fifo reports EOF). */
+  waitShimGone(execId?: string, timeoutMs = 10_000): Promise<void> {
+    return waitShimGone(this.stateDirOf(execId), timeoutMs);
+  }
+
+  /**
+   * Leaves nothing behind: first processes still running, the container (delete -f), then shims and
+   * any other process whose command line mentions our temp dir (given a moment to exit on their own
+   * once the container is gone, then SIGKILL). Never throws: it runs after failed tests too.
+   */
+  async cleanup(): Promise<void> {
+    for (const child of this.firstProcesses) child.kill("SIGKILL");
+    await this.deleteForce().catch(() => undefined);
+    const deadline = Date.now() + 3000;
+    let pids = processesMentioning(this.dir);
+    while (pids.length > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      pids = pids.filter(processAlive);
+    }
+    for (const pid of processesMentioning(this.dir)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
