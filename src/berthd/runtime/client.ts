@@ -1,0 +1,97 @@
+// The OCI runtime's command line (runc's, which crun shares) for everything berthd does directly:
+// start, kill, pause, resume, delete, state, ps. Create and exec run inside the shim instead.
+// Always execFile (never a shell), always a timeout, and a failure carries the runtime's own words.
+
+import { execFile } from "node:child_process";
+import { RuntimeFailedError } from "../../common/errors.js";
+import type { CgroupDriver, RuntimeConfig } from "../../common/types.js";
+import { runtimeGlobalArgs } from "./flavour.js";
+
+export const RUNTIME_TIMEOUT_MS = 30_000;
+
+/** The runtime's stderr without runc's logrus decoration, so the message reads as the runtime's words. */
+export function runtimeErrorText(stderr: string): string {
+  const lines = stderr
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "")
+    .map((line) => /\bmsg="((?:[^"\\]|\\.)*)"/.exec(line)?.[1]?.replace(/\\"/g, '"') ?? line);
+  return lines.join("; ");
+}
+
+export interface RuntimeState {
+  status: string;
+  pid: number;
+}
+
+export class RuntimeClient {
+  readonly globalArgs: string[];
+
+  constructor(
+    readonly runtime: RuntimeConfig,
+    readonly root: string,
+    cgroupDriver: CgroupDriver,
+  ) {
+    this.globalArgs = runtimeGlobalArgs(runtime, cgroupDriver);
+  }
+
+  get name(): string {
+    return this.runtime.name;
+  }
+
+  private run(args: string[]): Promise<string> {
+    const argv = ["--root", this.root, ...this.globalArgs, ...args];
+    return new Promise((resolve, reject) => {
+      execFile(
+        this.runtime.path,
+        argv,
+        { timeout: RUNTIME_TIMEOUT_MS, encoding: "utf8", maxBuffer: 8 << 20 },
+        (error, stdout, stderr) => {
+          if (error === null) return resolve(stdout);
+          const why = error.killed
+            ? `timed out after ${RUNTIME_TIMEOUT_MS / 1000} s`
+            : runtimeErrorText(stderr) || error.message;
+          reject(new RuntimeFailedError(`${this.runtime.name} ${args[0]} failed: ${why}`));
+        },
+      );
+    });
+  }
+
+  async start(id: string): Promise<void> {
+    await this.run(["start", id]);
+  }
+
+  async kill(id: string, signal: number, all: boolean): Promise<void> {
+    await this.run(["kill", ...(all ? ["--all"] : []), id, String(signal)]);
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.run(["pause", id]);
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.run(["resume", id]);
+  }
+
+  async delete(id: string, force: boolean): Promise<void> {
+    await this.run(["delete", ...(force ? ["-f"] : []), id]);
+  }
+
+  async state(id: string): Promise<RuntimeState> {
+    const parsed = JSON.parse(await this.run(["state", id])) as { status?: unknown; pid?: unknown };
+    return {
+      status: typeof parsed.status === "string" ? parsed.status : "unknown",
+      pid: typeof parsed.pid === "number" ? parsed.pid : 0,
+    };
+  }
+
+  async ps(id: string): Promise<number[]> {
+    const parsed = JSON.parse(await this.run(["ps", "--format", "json", id])) as unknown;
+    return Array.isArray(parsed) ? parsed.filter((p): p is number => typeof p === "number") : [];
+  }
+}
+
+/** True when a RuntimeFailedError says the container is not (or no longer) known to the runtime. */
+export function isNotFound(error: unknown): boolean {
+  return error instanceof RuntimeFailedError && /does not exist|not found|no such/i.test(error.message);
+}

@@ -1,0 +1,81 @@
+// Runs berth-shim (docs/shim.md "Command line") and waits for its first process: exit 0 means the
+// runtime's create (or exec) succeeded and the long-lived shim, no child of ours, now owns the
+// process. Exit 1 carries the runtime's own error on stderr; the shim has removed what it made.
+
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { RuntimeFailedError } from "../../common/errors.js";
+import type { LogDriver } from "../../common/types.js";
+import type { RuntimeClient } from "../runtime/client.js";
+import { readPidFile } from "../state/atomic.js";
+import { FILES } from "../state/layout.js";
+
+/** How long the runtime's create may take inside the shim before berthd gives up waiting. */
+export const SHIM_CREATE_TIMEOUT_MS = 60_000;
+const MAX_STDERR = 64 << 10;
+
+export interface ShimRequest {
+  shimPath: string;
+  id: string;
+  stateDir: string;
+  runtime: RuntimeClient;
+  /** Create mode: the bundle the runtime runs. */
+  bundle?: string;
+  /** Exec mode: the exec id (process.json is already in stateDir). */
+  execId?: string;
+  terminal: boolean;
+  stdin: boolean;
+  logDriver: LogDriver;
+  logPath?: string;
+}
+
+export interface ShimStarted {
+  shimPid: number;
+  pid: number;
+}
+
+export function shimArgs(request: ShimRequest): string[] {
+  const { runtime } = request;
+  const args = ["--id", request.id, "--state-dir", request.stateDir];
+  args.push("--runtime", runtime.runtime.path, "--runtime-root", runtime.root);
+  for (const arg of runtime.globalArgs) args.push(`--runtime-arg=${arg}`);
+  if (request.bundle !== undefined) args.push("--bundle", request.bundle);
+  if (request.execId !== undefined) args.push("--exec-id", request.execId);
+  if (request.terminal) args.push("--terminal");
+  if (request.stdin) args.push("--stdin");
+  args.push("--log-driver", request.logDriver);
+  if (request.logPath !== undefined && request.logPath !== "") args.push("--log-path", request.logPath);
+  return args;
+}
+
+export function launchShim(request: ShimRequest): Promise<ShimStarted> {
+  return new Promise((resolve, reject) => {
+    let stderr = "";
+    const child = spawn(request.shimPath, shimArgs(request), {
+      stdio: ["ignore", "ignore", "pipe"],
+      timeout: SHIM_CREATE_TIMEOUT_MS,
+    });
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (chunk: string) => {
+      if (stderr.length < MAX_STDERR) stderr += chunk;
+    });
+    child.on("error", (error) => {
+      reject(new RuntimeFailedError(`cannot run the shim ${request.shimPath}: ${error.message}`));
+    });
+    child.on("close", (code, signal) => {
+      if (code === 0) {
+        Promise.all([
+          readPidFile(join(request.stateDir, FILES.shimPid)),
+          readPidFile(join(request.stateDir, FILES.initPid)),
+        ]).then(([shimPid, pid]) => resolve({ shimPid, pid }), reject);
+        return;
+      }
+      const why = stderr.trim().replace(/^berth-shim:\s*/gm, "") || `exit ${code ?? signal}`;
+      reject(
+        new RuntimeFailedError(
+          `${request.runtime.name} could not ${request.execId ? "exec" : "create"}: ${why}`,
+        ),
+      );
+    });
+  });
+}

@@ -1,0 +1,164 @@
+// Recovery at start(): berthd rebuilds its whole view from the state dir, with no runtime call for a
+// container whose record says where it is. Live shims are re-attached through exit.fifo; exits that
+// happened while berthd was down are reported after deliverPendingEvents(); a container whose shim
+// died without exit.json is killed and recorded as exit 255; a dir without request.json (a create
+// that crashed before writing it, so before any shim ran) is removed. Each case is logged.
+
+import { readFileSync } from "node:fs";
+import { readdir, rm } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { isNotFound } from "../runtime/client.js";
+import { readPidFile } from "../state/atomic.js";
+import { readExit } from "../state/exit.js";
+import { FILES } from "../state/layout.js";
+import { readRecord, writeRecordSync } from "../state/record.js";
+import { readContainerRequest, readProcessRequest } from "../state/request.js";
+import { nowMicros } from "./clock.js";
+import { Container, ExecProcess } from "./container.js";
+import type { SupervisorCore } from "./core.js";
+import { containerInfo } from "./create.js";
+import { processInfo } from "./exec.js";
+import { settleLostShim, watchContainer, watchProcess } from "./exit.js";
+
+/** Containers recovered in parallel: bounded so 500 containers do not open 500 files at once. */
+const RECOVERY_PARALLELISM = 16;
+
+async function listDir(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
+  }
+}
+
+/** True when `pid` is alive and is the berth-shim for `id` (not a recycled pid). */
+export function isLiveShim(pid: number, id: string): boolean {
+  if (pid <= 0) return false;
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    const idAt = argv.indexOf("--id");
+    return basename(argv[0] ?? "") === "berth-shim" && idAt > 0 && argv[idAt + 1] === id;
+  } catch {
+    return false;
+  }
+}
+
+export async function recoverContainers(core: SupervisorCore): Promise<void> {
+  const ids = await listDir(core.layout.containersDir);
+  for (let i = 0; i < ids.length; i += RECOVERY_PARALLELISM) {
+    await Promise.all(
+      ids
+        .slice(i, i + RECOVERY_PARALLELISM)
+        .map((id) =>
+          recoverContainer(core, id).catch((error: Error) =>
+            core.log.error(`container ${id}: cannot recover it, left as it is on disk: ${error.message}`),
+          ),
+        ),
+    );
+  }
+}
+
+/** A create that crashed before request.json: no shim ever ran; the runtime may still know the id. */
+async function removeDebris(core: SupervisorCore, id: string, dir: string): Promise<void> {
+  core.log.warn(
+    `container ${id}: its dir has no ${FILES.request} (a create that did not finish); removing it`,
+  );
+  for (const runtime of core.config.runtimes) {
+    try {
+      await core.runtime(runtime.name).delete(id, true);
+    } catch (error) {
+      if (!isNotFound(error)) core.log.warn(`container ${id}: ${(error as Error).message}`);
+    }
+  }
+  await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+}
+
+async function recoverContainer(core: SupervisorCore, id: string): Promise<void> {
+  const dir = core.layout.containerDir(id);
+  const request = await readContainerRequest(dir);
+  if (request === undefined) return removeDebris(core, id, dir);
+  if (!core.config.runtimes.some((r) => r.name === request.runtime)) {
+    throw new Error(`its runtime "${request.runtime}" is no longer configured`);
+  }
+  const [record, exit, shimPid, pid] = await Promise.all([
+    readRecord(dir),
+    readExit(dir),
+    readPidFile(join(dir, FILES.shimPid)),
+    readPidFile(join(dir, FILES.initPid)),
+  ]);
+  const runtime = core.runtime(request.runtime);
+  const container = new Container(containerInfo(request, pid, shimPid), request, dir, runtime, record);
+  const { info } = container;
+  if (exit !== undefined && record.exitReported) {
+    Object.assign(info, {
+      status: "stopped",
+      pid: 0,
+      startedAt: record.startedAt,
+      exitCode: exit.exitCode,
+      exitedAt: exit.exitedAt,
+      oomKilled: exit.oomKilled,
+    });
+  } else {
+    const shimAlive = isLiveShim(shimPid, id);
+    if (!record.started && shimAlive) await learnStarted(core, container);
+    info.status = record.started ? (record.paused ? "paused" : "running") : "created";
+    info.startedAt = record.startedAt;
+    if (!shimAlive && exit === undefined) await settleLostShim(core, container);
+    core.log.info(
+      shimAlive
+        ? `container ${id}: re-attached (${info.status}, pid ${pid}, shim ${shimPid})`
+        : `container ${id}: exited while berthd was down; reporting it`,
+    );
+  }
+  core.apply({ kind: "container-added", container, silent: true });
+  if (info.status !== "stopped") watchContainer(core, container);
+  await recoverProcesses(core, container);
+}
+
+/**
+ * The record says "created" but the shim lives: berthd may have died between the runtime's start and
+ * writing the record, so only here is the runtime asked.
+ */
+async function learnStarted(core: SupervisorCore, container: Container): Promise<void> {
+  try {
+    const state = await container.runtime.state(container.id);
+    if (state.status !== "running" && state.status !== "paused") return;
+    Object.assign(container.record, {
+      started: true,
+      startedAt: nowMicros(),
+      paused: state.status === "paused",
+    });
+    writeRecordSync(container.dir, container.record);
+  } catch (error) {
+    core.log.warn(`container ${container.id}: ${(error as Error).message}`);
+  }
+}
+
+async function recoverProcesses(core: SupervisorCore, container: Container): Promise<void> {
+  for (const execId of await listDir(core.layout.processesDir(container.id))) {
+    const dir = core.layout.processDir(container.id, execId);
+    const request = await readProcessRequest(dir);
+    if (request === undefined) {
+      core.log.warn(`container ${container.id} process ${execId}: no ${FILES.request}; removing its dir`);
+      await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+      continue;
+    }
+    const [record, exit, pid] = await Promise.all([
+      readRecord(dir),
+      readExit(dir),
+      readPidFile(join(dir, FILES.initPid)),
+    ]);
+    const process = new ExecProcess(processInfo(request, pid), request, dir, record);
+    if (exit !== undefined && record.exitReported) {
+      Object.assign(process.info, {
+        status: "stopped",
+        pid: 0,
+        exitCode: exit.exitCode,
+        exitedAt: exit.exitedAt,
+      });
+    }
+    core.apply({ kind: "process-added", container, process, silent: true });
+    if (process.info.status !== "stopped") watchProcess(core, container, process);
+  }
+}
