@@ -1,0 +1,171 @@
+// berthd's wiring: config → logger → supervisor → bus. The order is the design's: recover state
+// (supervisor.start), export every object, only then claim org.berth.Supervisor1, then deliver the
+// events that happened while berthd was down. Stopping releases the name and leaves containers running.
+
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import dbus from "dbus-next";
+import { connectBus, type MessageBus } from "../common/bus.js";
+import { BUS_NAME } from "../common/bus-path.js";
+import type { BerthdConfig, SupervisorApi } from "../common/types.js";
+import { VERSION } from "../common/version.js";
+import { ConfigError, loadConfig } from "./config.js";
+import { BusTransport } from "./dbus/bus-transport.js";
+import { ApiServer } from "./dbus/server.js";
+import { createLogger, type Logger } from "./log.js";
+import { Supervisor } from "./supervisor/supervisor.js";
+
+export interface DaemonOptions {
+  busAddress: string;
+  stateDir: string;
+  configFile: string;
+  /** The config file was named on the command line (a missing one is then an error). */
+  configExplicit: boolean;
+}
+
+/** package.json's version, read once (the checkout's, or the installed package's); VERSION otherwise. */
+export function packageVersion(): string {
+  try {
+    const path = resolve(fileURLToPath(import.meta.url), "../../../../package.json");
+    const version = (JSON.parse(readFileSync(path, "utf8")) as { version?: unknown }).version;
+    return typeof version === "string" ? version : VERSION;
+  } catch {
+    return VERSION;
+  }
+}
+
+export class Daemon {
+  private readonly log: Logger = createLogger();
+  private config: BerthdConfig | undefined;
+  private supervisor: SupervisorApi | undefined;
+  private bus: MessageBus | undefined;
+  private api: ApiServer | undefined;
+  private transport: BusTransport | undefined;
+  private stopping = false;
+  private finish: ((code: number) => void) | undefined;
+
+  constructor(private readonly options: DaemonOptions) {}
+
+  private loadConfig(): BerthdConfig {
+    return loadConfig({
+      file: this.options.configFile,
+      explicit: this.options.configExplicit,
+      stateDir: this.options.stateDir,
+    });
+  }
+
+  /** Runs until SIGTERM/SIGINT or a fatal error; resolves with the process exit code. */
+  async run(): Promise<number> {
+    const done = new Promise<number>((resolveDone) => {
+      this.finish = resolveDone;
+    });
+    this.installProcessHandlers();
+    try {
+      await this.start();
+    } catch (error) {
+      this.log.error(error instanceof ConfigError ? `bad configuration: ${error.message}` : errorText(error));
+      await this.stop();
+      return 1;
+    }
+    const code = await done;
+    await this.stop();
+    return code;
+  }
+
+  async start(): Promise<void> {
+    const config = this.loadConfig();
+    this.config = config;
+    this.log.info(
+      `starting: state dir ${config.stateDir}, runtimes ${config.runtimes.map((r) => r.name).join(", ")} ` +
+        `(default ${config.defaultRuntime}), shim ${config.shimPath}, cgroup driver ${config.cgroupDriver}`,
+    );
+    const supervisor = new Supervisor(config, this.log);
+    this.supervisor = supervisor;
+    await supervisor.start();
+
+    const bus = await connectBus(this.options.busAddress);
+    this.bus = bus;
+    bus.on("error", (error: unknown) => {
+      this.log.error(`bus connection failed: ${errorText(error)}`);
+      this.finish?.(1);
+    });
+    const api = new ApiServer(supervisor, this.log, { version: packageVersion() });
+    this.api = api;
+    const transport = new BusTransport(bus, api, this.log);
+    this.transport = transport;
+    api.start(transport);
+    transport.start();
+
+    const reply = await bus.requestName(BUS_NAME, dbus.NameFlag.DO_NOT_QUEUE);
+    if (reply !== dbus.RequestNameReply.PRIMARY_OWNER) {
+      throw new Error(
+        `the bus name ${BUS_NAME} is already owned on ${this.options.busAddress} (another berthd is running?)`,
+      );
+    }
+    supervisor.deliverPendingEvents();
+    this.log.info(
+      `ready: serving ${BUS_NAME} on ${this.options.busAddress}, ${supervisor.list().length} containers`,
+    );
+  }
+
+  /** SIGHUP: re-read the config; a bad file is logged and the old config stays. */
+  reload(): void {
+    const supervisor = this.supervisor;
+    if (supervisor === undefined || this.config === undefined) return;
+    let next: BerthdConfig;
+    try {
+      next = this.loadConfig();
+    } catch (error) {
+      this.log.error(`reload refused, keeping the old configuration: ${errorText(error)}`);
+      return;
+    }
+    if (supervisor.reconfigure !== undefined) supervisor.reconfigure(next);
+    else supervisor.maxConcurrentStarts = next.maxConcurrentStarts;
+    this.api?.refreshManager();
+    this.config = next;
+    this.log.info(
+      `configuration reloaded: default runtime ${next.defaultRuntime}, max concurrent starts ${next.maxConcurrentStarts}`,
+    );
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const bus = this.bus;
+    if (bus !== undefined) {
+      try {
+        await bus.releaseName(BUS_NAME);
+      } catch (error) {
+        this.log.warn(`could not release ${BUS_NAME}: ${errorText(error)}`);
+      }
+    }
+    this.transport?.stop();
+    this.api?.stop();
+    try {
+      await this.supervisor?.stop();
+    } catch (error) {
+      this.log.error(`stopping the supervisor: ${errorText(error)}`);
+    }
+    bus?.disconnect();
+    this.log.info("stopped; containers keep running");
+  }
+
+  private installProcessHandlers(): void {
+    process.on("SIGTERM", () => this.finish?.(0));
+    process.on("SIGINT", () => this.finish?.(0));
+    process.on("SIGHUP", () => this.reload());
+    // One bad event must not take the daemon (and the API) down: log it and keep serving.
+    process.on("uncaughtException", (error) =>
+      this.log.error(`uncaught exception: ${errorText(error, true)}`),
+    );
+    process.on("unhandledRejection", (reason) =>
+      this.log.error(`unhandled rejection: ${errorText(reason, true)}`),
+    );
+  }
+}
+
+function errorText(error: unknown, withStack = false): string {
+  if (error instanceof Error) return withStack && error.stack !== undefined ? error.stack : error.message;
+  return String(error);
+}

@@ -1,0 +1,115 @@
+// Serving the API on a bus connection (dbus-next's low-level API): every method call addressed to us
+// goes to the ApiServer with the caller's name, the ALLOW_INTERACTIVE_AUTHORIZATION flag and an
+// authorizer; replies carry unix fds when the method returns some; signals go out on the connection.
+
+import { closeSync } from "node:fs";
+import type { Writable } from "node:stream";
+import { Message, type MessageBus, MessageType } from "../../common/bus.js";
+import type { Logger } from "../log.js";
+import { BusAuthorizer } from "./authorize.js";
+import { toReplyError } from "./reply-error.js";
+import type { ApiServer, SignalSink } from "./server.js";
+
+// dbus-next's typings declare newError's first parameter as a string; it is the call being answered.
+const newError = Message.newError as unknown as (call: Message, name: string, text: string) => Message;
+
+const NO_REPLY_EXPECTED = 0x1;
+const ALLOW_INTERACTIVE_AUTHORIZATION = 0x4;
+const FD_CLOSE_POLL_MS = 10;
+const FD_CLOSE_MAX_WAIT_MS = 30_000;
+
+/** dbus-next keeps its socket private; fds must stay open until the socket has written them. */
+function connectionStream(bus: MessageBus): Writable | undefined {
+  return (bus as unknown as { _connection?: { stream?: Writable } })._connection?.stream;
+}
+
+export class BusTransport implements SignalSink {
+  private readonly authorizer: BusAuthorizer;
+  private handler: ((message: Message) => boolean) | undefined;
+
+  constructor(
+    private readonly bus: MessageBus,
+    private readonly server: ApiServer,
+    private readonly log: Logger,
+  ) {
+    this.authorizer = new BusAuthorizer(bus, log);
+  }
+
+  start(): void {
+    this.handler = (message) => {
+      if (message.type !== MessageType.METHOD_CALL) return false;
+      void this.handle(message);
+      return true;
+    };
+    this.bus.addMethodHandler(this.handler);
+  }
+
+  stop(): void {
+    if (this.handler !== undefined) this.bus.removeMethodHandler(this.handler);
+    this.handler = undefined;
+  }
+
+  emitSignal(path: string, iface: string, member: string, signature: string, body: unknown[]): void {
+    this.bus.send(new Message({ type: MessageType.SIGNAL, path, interface: iface, member, signature, body }));
+  }
+
+  private async handle(message: Message): Promise<void> {
+    const sender = message.sender ?? "";
+    const callName = `${message.interface ?? ""}.${message.member} on ${message.path}`;
+    const interactive = (message.flags & ALLOW_INTERACTIVE_AUTHORIZATION) !== 0;
+    let reply: Message;
+    let fds: number[] = [];
+    try {
+      const result = await this.server.dispatch({
+        path: message.path ?? "/",
+        interface: message.interface ?? undefined,
+        member: message.member ?? "",
+        signature: message.signature ?? "",
+        body: message.body ?? [],
+        context: { sender, authorize: () => this.authorizer.authorize(sender, interactive) },
+      });
+      fds = result.fds ?? [];
+      reply = Message.newMethodReturn(message, result.signature, result.body);
+    } catch (error) {
+      const { name, message: text } = toReplyError(error, callName, this.log);
+      this.log.debug(`${callName} from ${sender}: ${name}: ${text}`);
+      reply = newError(message, name, text);
+    }
+    if ((message.flags & NO_REPLY_EXPECTED) !== 0) {
+      closeAll(fds);
+      return;
+    }
+    try {
+      this.bus.send(reply);
+    } catch (error) {
+      this.log.warn(`could not reply to ${callName}: ${(error as Error).message}`);
+    }
+    if (fds.length > 0) this.closeWhenWritten(fds);
+  }
+
+  /** Closes our copies of sent fds once the socket has written the message carrying them. */
+  private closeWhenWritten(fds: number[]): void {
+    const stream = connectionStream(this.bus);
+    const started = Date.now();
+    const poll = (): void => {
+      if (
+        stream === undefined ||
+        stream.writableLength === 0 ||
+        Date.now() - started > FD_CLOSE_MAX_WAIT_MS
+      ) {
+        closeAll(fds);
+      } else {
+        setTimeout(poll, FD_CLOSE_POLL_MS);
+      }
+    };
+    poll();
+  }
+}
+
+function closeAll(fds: number[]): void {
+  for (const fd of fds) {
+    try {
+      closeSync(fd);
+    } catch {}
+  }
+}

@@ -1,0 +1,281 @@
+// berthd for tests: the real daemon (node dist/src/berthd/main.js) on a private system-like bus
+// (./dbus.ts), with its own temp state dir and config, so tests run in parallel without touching
+// /run/berth. Everything it made is cleaned up by cleanup(), even after a failed test: the daemon,
+// client connections, every container left in the state dir's runtime roots (runtime delete -f), their
+// shims, the temp dirs, and the bus when the helper started it.
+//
+//   import { startBerthd } from "../helpers/berthd.js";
+//   const berthd = await startBerthd();
+//   t.after(() => berthd.cleanup());
+//   const client = await berthd.connect();                 // a dbus-next MessageBus, closed by cleanup()
+//   // berthd.address for busctl --address=… / gdbus --address …; berthd.stateDir; berthd.output()
+//   await berthd.kill(); await berthd.restart();            // SIGKILL, then a new berthd on the same state
+//
+// Options: `config` replaces the generated TOML, `bus` shares a bus you started, `env` adds variables.
+
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { callBusDaemon, connectBus, type MessageBus } from "../../src/common/bus.js";
+import { BUS_NAME } from "../../src/common/bus-path.js";
+import { makeTempDir, type TempDir } from "../fixtures/temp.js";
+import { startBus, type TestBus } from "./dbus.js";
+
+const execFileAsync = promisify(execFile);
+
+/** The checkout root (from dist/test/helpers/). */
+export const CHECKOUT = resolve(fileURLToPath(import.meta.url), "../../../..");
+export const BERTHD_MAIN = join(CHECKOUT, "dist/src/berthd/main.js");
+export const SHIM_PATH = join(CHECKOUT, "shim/berth-shim");
+
+/** The runtimes tests use, with the global flags this machine needs (crun: no cgroup manager on hybrid v1). */
+export const TEST_RUNTIMES: Record<string, { path: string; args: string[] }> = {
+  runc: { path: "/usr/sbin/runc", args: [] },
+  crun: {
+    path: "/usr/bin/crun",
+    args: existsSync("/sys/fs/cgroup/cgroup.controllers") ? [] : ["--cgroup-manager=disabled"],
+  },
+};
+
+/** The TOML berthd gets unless a test passes its own. */
+export function testConfig(
+  overrides: { maxConcurrentStarts?: number; defaultRuntime?: string } = {},
+): string {
+  const lines = [
+    `default_runtime = "${overrides.defaultRuntime ?? "runc"}"`,
+    `default_log_driver = "file"`,
+    `max_concurrent_starts = ${overrides.maxConcurrentStarts ?? 10}`,
+    `cgroup_driver = "cgroupfs"`,
+    `shim_path = "${SHIM_PATH}"`,
+  ];
+  for (const [name, runtime] of Object.entries(TEST_RUNTIMES)) {
+    lines.push(`[runtimes.${name}]`, `path = "${runtime.path}"`, `args = ${JSON.stringify(runtime.args)}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+export interface BerthdOptions {
+  /** TOML text for the config file; default testConfig(). */
+  config?: string;
+  /** A bus to share; default: a new one, stopped by cleanup(). */
+  bus?: TestBus;
+  /** Extra environment for berthd (e.g. BERTHD_LOG_LEVEL=debug). */
+  env?: Record<string, string>;
+  /** Extra command-line arguments. */
+  args?: string[];
+}
+
+export interface TestBerthd {
+  readonly bus: TestBus;
+  /** The bus address (busctl --address=…, gdbus --address …). */
+  readonly address: string;
+  /** berthd's --state-dir. */
+  readonly stateDir: string;
+  /** berthd's --config file; rewrite it and reload() to test SIGHUP. */
+  readonly configPath: string;
+  /** The running berthd's pid (changes on restart). */
+  readonly pid: number;
+  /** Everything berthd wrote to stdout and stderr so far, over all its runs. */
+  output(): string;
+  /** A new dbus-next client connection (fd passing negotiated), disconnected by cleanup(). */
+  connect(): Promise<MessageBus>;
+  /** SIGTERM; resolves with the exit code once berthd has exited. */
+  stop(): Promise<number | null>;
+  /** SIGKILL; resolves once it has exited. */
+  kill(): Promise<void>;
+  /** SIGHUP (config reload). */
+  reload(): void;
+  /** Starts a new berthd on the same bus, state dir and config, and waits until it owns the name. */
+  restart(): Promise<void>;
+  /** Stops everything this helper made; safe to call twice. */
+  cleanup(): Promise<void>;
+}
+
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
+  if (exited(child)) return Promise.resolve(true);
+  return new Promise((resolvePromise) => {
+    const timer = setTimeout(() => resolvePromise(false), ms);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolvePromise(true);
+    });
+  });
+}
+
+/** Waits until `name` has an owner on the bus (`child` itself, when given), failing early when `child` exits. */
+export async function waitForName(
+  client: MessageBus,
+  child: ChildProcess | undefined,
+  describe: () => string,
+  timeoutMs = 20_000,
+  name = BUS_NAME,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [owned] = await callBusDaemon(client, "NameHasOwner", "s", [name]);
+    // With a child, the owner must be that process (not a predecessor whose connection is closing).
+    if (owned === true && child === undefined) return;
+    if (owned === true) {
+      const [pid] = await callBusDaemon(client, "GetConnectionUnixProcessID", "s", [name]).catch(() => [0]);
+      if (pid === child!.pid) return;
+    }
+    if (child !== undefined && exited(child)) {
+      throw new Error(
+        `berthd exited (${child.exitCode ?? child.signalCode}) before owning ${name}:\n${describe()}`,
+      );
+    }
+    if (Date.now() > deadline) throw new Error(`${name} not owned after ${timeoutMs} ms:\n${describe()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Deletes every container in `<stateDir>/runtime/<name>` and kills the shims recorded in the state dir. */
+export async function removeLeftovers(stateDir: string): Promise<void> {
+  const runtimeDir = join(stateDir, "runtime");
+  for (const name of existsSync(runtimeDir) ? readdirSync(runtimeDir) : []) {
+    const runtime = TEST_RUNTIMES[name];
+    if (runtime === undefined) continue;
+    const root = join(runtimeDir, name);
+    const ids = readdirSync(root, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name);
+    await Promise.all(
+      ids.map((id) =>
+        execFileAsync(runtime.path, [...runtime.args, "--root", root, "delete", "-f", id]).catch(
+          () => undefined,
+        ),
+      ),
+    );
+  }
+  const containersDir = join(stateDir, "containers");
+  for (const id of existsSync(containersDir) ? readdirSync(containersDir) : []) {
+    const dirs = [join(containersDir, id)];
+    const processes = join(containersDir, id, "processes");
+    if (existsSync(processes)) dirs.push(...readdirSync(processes).map((execId) => join(processes, execId)));
+    for (const dir of dirs) killShim(join(dir, "shim.pid"));
+  }
+}
+
+/** SIGKILLs the shim whose pid is in `pidFile`, if that pid still is a berth-shim. */
+function killShim(pidFile: string): void {
+  try {
+    const pid = Number.parseInt(readFileSync(pidFile, "utf8"), 10);
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    if (cmdline.includes("berth-shim")) process.kill(pid, "SIGKILL");
+  } catch {}
+}
+
+/** Starts berthd and waits until it owns org.berth.Supervisor1. */
+export async function startBerthd(options: BerthdOptions = {}): Promise<TestBerthd> {
+  const ownBus = options.bus === undefined;
+  const bus = options.bus ?? (await startBus());
+  const dir: TempDir = makeTempDir("berthd");
+  const stateDir = join(dir.path, "state");
+  const configPath = join(dir.path, "berthd.toml");
+  writeFileSync(configPath, options.config ?? testConfig());
+  let output = "";
+  let child: ChildProcess | undefined;
+  const clients: MessageBus[] = [];
+  let watcher: MessageBus | undefined;
+  let cleaned = false;
+
+  const spawnBerthd = (): ChildProcess => {
+    const next = spawn(
+      process.execPath,
+      [
+        BERTHD_MAIN,
+        "--bus-address",
+        bus.address,
+        "--state-dir",
+        stateDir,
+        "--config",
+        configPath,
+        ...(options.args ?? []),
+      ],
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, JOURNAL_STREAM: "", ...options.env } },
+    );
+    next.stdout!.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    next.stderr!.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    return next;
+  };
+
+  const waitUntilServing = async (current: ChildProcess): Promise<void> => {
+    watcher ??= await connectBus(bus.address);
+    await waitForName(watcher, current, () => output);
+  };
+
+  const kill = async (): Promise<void> => {
+    if (child !== undefined && !exited(child)) {
+      child.kill("SIGKILL");
+      await waitForExit(child, 5000);
+    }
+  };
+
+  const cleanup = async (): Promise<void> => {
+    if (cleaned) return;
+    cleaned = true;
+    for (const client of clients.splice(0)) client.disconnect();
+    watcher?.disconnect();
+    if (child !== undefined && !exited(child)) {
+      child.kill("SIGTERM");
+      if (!(await waitForExit(child, 5000))) await kill();
+    }
+    await removeLeftovers(stateDir);
+    await dir.remove();
+    if (ownBus) await bus.stop();
+  };
+
+  const handle: TestBerthd = {
+    bus,
+    address: bus.address,
+    stateDir,
+    configPath,
+    get pid() {
+      return child?.pid ?? 0;
+    },
+    output: () => output,
+    async connect() {
+      const client = await connectBus(bus.address);
+      clients.push(client);
+      return client;
+    },
+    async stop() {
+      if (child === undefined) return null;
+      if (!exited(child)) {
+        child.kill("SIGTERM");
+        if (!(await waitForExit(child, 10_000)))
+          throw new Error(`berthd ignored SIGTERM for 10 s:\n${output}`);
+      }
+      return child.exitCode;
+    },
+    kill,
+    reload() {
+      child?.kill("SIGHUP");
+    },
+    async restart() {
+      if (child !== undefined && !exited(child)) throw new Error("restart(): berthd is still running");
+      child = spawnBerthd();
+      await waitUntilServing(child);
+    },
+    cleanup,
+  };
+
+  try {
+    child = spawnBerthd();
+    await waitUntilServing(child);
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+  return handle;
+}
