@@ -211,7 +211,11 @@ int runtime_start_process(const struct shim_config *cfg, const char *console_pat
                WEXITSTATUS(status));
   }
   diag("%s %s failed: %s", cfg->runtime, command, msg);
-  return fail(err, errlen, "%s", msg);
+  /* The runtime's own words, after the call they answer, since they need not name the container. */
+  const char *name = strrchr(cfg->runtime, '/') ? strrchr(cfg->runtime, '/') + 1 : cfg->runtime;
+  if (cfg->exec_id)
+    return fail(err, errlen, "%s exec %s in container %s: %s", name, cfg->exec_id, cfg->id, msg);
+  return fail(err, errlen, "%s create %s: %s", name, cfg->id, msg);
 }
 
 void runtime_delete_force(const struct shim_config *cfg) {
