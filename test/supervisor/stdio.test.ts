@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import { closeSync, createReadStream, readFileSync, writeSync } from "node:fs";
+import { describe, test } from "node:test";
+import { makeBundle, uniqueId } from "../fixtures/bundle.js";
+import { makeHarness } from "./harness.js";
+
+function readAll(fd: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    const stream = createReadStream("", { fd, encoding: "utf8" });
+    stream.on("data", (chunk) => {
+      text += chunk;
+    });
+    stream.on("end", () => resolve(text));
+    stream.on("error", reject);
+  });
+}
+
+describe("supervisor: OpenStdio, CloseStdin, terminals", () => {
+  test("OpenStdio before Start: feed stdin, read stdout and stderr to EOF", async (t) => {
+    const h = await makeHarness(t);
+    const bundle = await makeBundle({ args: ["sh", "-c", 'read line; echo "got:$line"; echo err-line >&2'] });
+    t.after(() => bundle.remove());
+    const id = uniqueId("stdio");
+    await h.sv.createContainer(id, bundle.path, { stdin: true });
+    const fds = await h.sv.openStdio(id);
+    const stdout = readAll(fds.stdout);
+    const stderr = readAll(fds.stderr);
+    writeSync(fds.stdin, "hello\n");
+    closeSync(fds.stdin);
+    await h.sv.start(id);
+    assert.equal(await h.sv.wait(id), 0);
+    assert.equal(await stdout, "got:hello\n");
+    assert.equal(await stderr, "err-line\n");
+  });
+
+  test("CloseStdin ends cat; a container without Stdin gets /dev/null as its stdin fd", async (t) => {
+    const h = await makeHarness(t);
+    const bundle = await makeBundle({ args: ["cat"] });
+    t.after(() => bundle.remove());
+    const id = uniqueId("cat");
+    await h.sv.runContainer(id, bundle.path, { stdin: true });
+    const fds = await h.sv.openStdio(id);
+    const stdout = readAll(fds.stdout);
+    writeSync(fds.stdin, "echoed\n");
+    closeSync(fds.stdin);
+    closeSync(fds.stderr);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await h.sv.closeStdin(id);
+    assert.equal(await h.sv.wait(id), 0);
+    assert.equal(await stdout, "echoed\n");
+
+    const other = uniqueId("nostdin");
+    await bundle.rewrite({ args: ["sleep", "100"] });
+    await h.sv.runContainer(other, bundle.path, {});
+    const more = await h.sv.openStdio(other);
+    assert.equal(writeSync(more.stdin, "ignored"), 7, "writes to /dev/null succeed");
+    for (const fd of [more.stdin, more.stdout, more.stderr]) closeSync(fd);
+    await h.sv.kill(other, "all", 9);
+    await h.sv.wait(other);
+  });
+
+  test("a terminal container: Resize reaches the pty (stty size)", async (t) => {
+    const h = await makeHarness(t);
+    const bundle = await makeBundle({ args: ["sh", "-c", "sleep 1; stty size"], terminal: true });
+    t.after(() => bundle.remove());
+    const id = uniqueId("tty");
+    const info = await h.sv.runContainer(id, bundle.path, {});
+    assert.equal(info.terminal, true);
+    await h.sv.resize(id, 123, 45);
+    assert.equal(await h.sv.wait(id), 0);
+    assert.match(readFileSync(info.logPath, "utf8"), /45 123/);
+  });
+});
