@@ -5,6 +5,8 @@ import dbus from "dbus-next";
 
 export type MessageBus = dbus.MessageBus;
 export type Message = dbus.Message;
+export type Variant<T = unknown> = dbus.Variant<T>;
+export type DBusError = dbus.DBusError;
 export const { Message, Variant, DBusError, MessageType, MessageFlag } = dbus;
 
 export const SYSTEM_BUS_ADDRESS = "unix:path=/run/dbus/system_bus_socket";

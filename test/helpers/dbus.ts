@@ -14,6 +14,15 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { chmodSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import {
+  callBusDaemon,
+  callWithTimeout,
+  DBusError,
+  Message,
+  type MessageBus,
+  MessageType,
+} from "../../src/common/bus.js";
+import { BUS_NAME } from "../../src/common/bus-path.js";
 import { makeTempDir } from "../fixtures/temp.js";
 
 /** The checkout's dbus/ directory (from dist/test/helpers/). */
@@ -145,5 +154,126 @@ export async function startBus(options: BusOptions = {}): Promise<TestBus> {
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+// ---- dbus-next client helpers for tests
+
+/** A signal as a test sees it. */
+export interface RecordedSignal {
+  readonly path: string;
+  readonly interface: string;
+  readonly member: string;
+  readonly body: unknown[];
+}
+
+/** Calls a method on berthd (or `destination`) and returns the reply body; D-Bus errors reject as DBusError. */
+export async function callMethod(
+  bus: MessageBus,
+  path: string,
+  iface: string,
+  member: string,
+  signature = "",
+  body: unknown[] = [],
+  options: { destination?: string; flags?: number; timeoutMs?: number } = {},
+): Promise<unknown[]> {
+  const reply = await callWithTimeout(
+    bus,
+    new Message({
+      destination: options.destination ?? BUS_NAME,
+      path,
+      interface: iface,
+      member,
+      signature,
+      body,
+      flags: options.flags ?? 0,
+    }),
+    options.timeoutMs ?? 30_000,
+  );
+  return reply?.body ?? [];
+}
+
+/** Properties.Get, unwrapped from its variant. */
+export async function getProperty(
+  bus: MessageBus,
+  path: string,
+  iface: string,
+  name: string,
+): Promise<unknown> {
+  const [variant] = await callMethod(bus, path, "org.freedesktop.DBus.Properties", "Get", "ss", [
+    iface,
+    name,
+  ]);
+  return (variant as { value: unknown }).value;
+}
+
+/** The D-Bus error name a promise rejects with (fails the test when it resolves). */
+export async function errorName(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof DBusError) return error.type;
+    throw error;
+  }
+  throw new Error("expected a D-Bus error, the call succeeded");
+}
+
+/**
+ * Records every signal berthd emits, in arrival order, from the moment start() resolves.
+ *   const signals = await SignalRecorder.start(client);
+ *   await signals.waitFor((s) => s.member === "Exited" && s.path === path);
+ */
+export class SignalRecorder {
+  readonly signals: RecordedSignal[] = [];
+  private waiters: Array<() => void> = [];
+
+  static async start(bus: MessageBus, sender = BUS_NAME): Promise<SignalRecorder> {
+    const recorder = new SignalRecorder();
+    bus.on("message", (message: Message) => {
+      if (message.type !== MessageType.SIGNAL || message.interface === "org.freedesktop.DBus") return;
+      recorder.signals.push({
+        path: message.path ?? "",
+        interface: message.interface ?? "",
+        member: message.member ?? "",
+        body: message.body ?? [],
+      });
+      for (const wake of recorder.waiters.splice(0)) wake();
+    });
+    await callBusDaemon(bus, "AddMatch", "s", [`type='signal',sender='${sender}'`]);
+    return recorder;
+  }
+
+  /** Signals on one object path (or any path under it when `subtree`). */
+  on(path: string, subtree = false): RecordedSignal[] {
+    return this.signals.filter((s) => s.path === path || (subtree && s.path.startsWith(`${path}/`)));
+  }
+
+  /** Resolves with the first recorded signal matching `predicate` (already recorded or future). */
+  async waitFor(predicate: (signal: RecordedSignal) => boolean, timeoutMs = 20_000): Promise<RecordedSignal> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.signals.find(predicate);
+      if (found !== undefined) return found;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        const seen = this.signals.map((s) => `${s.path} ${s.interface}.${s.member}`).join("\n");
+        throw new Error(`no matching signal in ${timeoutMs} ms; seen:\n${seen}`);
+      }
+      await new Promise<void>((resolveWait) => {
+        const timer = setTimeout(resolveWait, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolveWait();
+        });
+      });
+    }
+  }
+
+  /** A short name for each signal ("ContainerNew", "PropertiesChanged(Status=running)", …) for order checks. */
+  static describe(signal: RecordedSignal): string {
+    if (signal.member !== "PropertiesChanged") return signal.member;
+    const changed = signal.body[1] as Record<string, { value: unknown }>;
+    const parts = Object.entries(changed).map(([name, variant]) => `${name}=${String(variant.value)}`);
+    return `PropertiesChanged(${parts.join(",")})`;
   }
 }

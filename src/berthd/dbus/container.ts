@@ -15,8 +15,8 @@ export function stdioResult(fds: StdioFds): MethodResult {
   return { body: list, fds: list };
 }
 
-function statsDict(stats: ContainerStats): Record<string, InstanceType<typeof Variant>> {
-  const dict: Record<string, InstanceType<typeof Variant>> = {
+function statsDict(stats: ContainerStats): Record<string, Variant> {
+  const dict: Record<string, Variant> = {
     MemoryCurrent: new Variant("t", stats.memoryCurrent),
     CPUUsageNSec: new Variant("t", stats.cpuUsageNSec),
     Pids: new Variant("t", stats.pids),

@@ -32,11 +32,9 @@ export interface IncomingCall {
   readonly context: CallContext;
 }
 
-type VariantValue = InstanceType<typeof Variant>;
-
 /** Every property of one binding as a{sv}. */
-export function propertiesOf(binding: Binding): Record<string, VariantValue> {
-  const dict: Record<string, VariantValue> = {};
+export function propertiesOf(binding: Binding): Record<string, Variant> {
+  const dict: Record<string, Variant> = {};
   for (const entry of binding.vtable.properties) {
     dict[entry.name] = new Variant(entry.type, entry.get(binding.target));
   }
@@ -44,8 +42,8 @@ export function propertiesOf(binding: Binding): Record<string, VariantValue> {
 }
 
 /** The interfaces-and-properties dictionary of an object, as InterfacesAdded and GetManagedObjects carry it. */
-export function interfacesOf(object: ExportedObject): Record<string, Record<string, VariantValue>> {
-  const dict: Record<string, Record<string, VariantValue>> = {};
+export function interfacesOf(object: ExportedObject): Record<string, Record<string, Variant>> {
+  const dict: Record<string, Record<string, Variant>> = {};
   for (const binding of object.bindings) dict[binding.vtable.interface] = propertiesOf(binding);
   return dict;
 }
@@ -106,8 +104,8 @@ export class Dispatcher {
     throw unknownMethod(call);
   }
 
-  managedObjects(): Record<string, Record<string, Record<string, VariantValue>>> {
-    const dict: Record<string, Record<string, Record<string, VariantValue>>> = {};
+  managedObjects(): Record<string, Record<string, Record<string, Variant>>> {
+    const dict: Record<string, Record<string, Record<string, Variant>>> = {};
     for (const object of this.registry.all()) {
       if (!object.objectManager) dict[object.path] = interfacesOf(object);
     }
@@ -160,7 +158,7 @@ export class Dispatcher {
           throw protocolError("UnknownProperty", `${ifaceName} has no property ${name}`);
         if (entry.set === undefined)
           throw protocolError("PropertyReadOnly", `${ifaceName}.${name} is read-only`);
-        const variant = value as VariantValue;
+        const variant = value as Variant;
         if (variant.signature !== entry.type) {
           throw new InvalidArgumentError(
             `${name} must be of type "${entry.type}", not "${variant.signature}"`,

@@ -23,12 +23,20 @@ export function interfaceXml(vtable: Vtable<never>, indent = " "): string {
   const i3 = `${i2} `;
   let xml = `${indent}<interface name="${vtable.interface}">\n`;
   for (const entry of vtable.methods) {
+    if (entry.in.length + entry.out.length === 0) {
+      xml += `${i2}<method name="${entry.name}"/>\n`;
+      continue;
+    }
     xml += `${i2}<method name="${entry.name}">\n`;
     for (const arg of entry.in) xml += argXml(arg, "in", i3);
     for (const arg of entry.out) xml += argXml(arg, "out", i3);
     xml += `${i2}</method>\n`;
   }
   for (const entry of vtable.signals) {
+    if (entry.args.length === 0) {
+      xml += `${i2}<signal name="${entry.name}"/>\n`;
+      continue;
+    }
     xml += `${i2}<signal name="${entry.name}">\n`;
     for (const arg of entry.args) xml += argXml(arg, undefined, i3);
     xml += `${i2}</signal>\n`;

@@ -112,7 +112,7 @@ export class ApiServer {
     before: Record<string, unknown>,
   ): Record<string, unknown> {
     const after = this.snapshot(binding);
-    const changed: Record<string, InstanceType<typeof Variant>> = {};
+    const changed: Record<string, Variant> = {};
     for (const entry of binding.vtable.properties) {
       if (entry.emits === "const") continue;
       if (!sameValue(before[entry.name], after[entry.name])) {
