@@ -103,9 +103,7 @@ int shim_loop(struct shim *s) {
       if (p[P_OUT + k].revents)
         out_stream_pump(&s->out[k], &s->sink, s->dirfd, buf, sizeof(buf));
     }
-    if (p[P_STDIN_DST].revents)
-      in_stream_flush(&s->in);
-    if (p[P_STDIN].revents)
+    if (p[P_STDIN].revents || p[P_STDIN_DST].revents)
       in_stream_pump(&s->in);
   }
   for (int k = 0; k < 2; k++) {

@@ -225,62 +225,75 @@ static void close_input(struct in_stream *s) {
   in_stream_close(s);
 }
 
-void in_stream_flush(struct in_stream *s) {
+/* Writes pending input; returns true when all of it went, false when the process's side is full or gone. */
+static bool flush_input(struct in_stream *s) {
   while (s->pending_off < s->pending_len) {
     ssize_t n = write(s->dst, s->pending + s->pending_off, s->pending_len - s->pending_off);
     if (n < 0) {
       if (errno == EINTR)
         continue;
       if (errno == EAGAIN)
-        return;
+        return false;
       /* EPIPE: the process closed its stdin; EIO: the terminal is gone. */
       if (errno != EPIPE && errno != EIO)
         diag("writing container stdin: %s", strerror(errno));
       in_stream_close(s);
-      return;
+      return false;
     }
     s->pending_off += (size_t)n;
   }
   free(s->pending);
   s->pending = NULL;
   s->pending_len = s->pending_off = 0;
-  if (s->close_requested)
-    close_input(s);
+  return true;
+}
+
+/* Reads one chunk from the stdin FIFO into pending; returns its size, 0 when the FIFO is empty, -1 on error.
+ */
+static ssize_t read_input(struct in_stream *s) {
+  s->pending = malloc(STDIN_CHUNK);
+  if (!s->pending) {
+    diag("out of memory for stdin; input waits");
+    return 0;
+  }
+  ssize_t n = read_retry(s->fifo, s->pending, STDIN_CHUNK);
+  if (n > 0) {
+    s->pending_len = (size_t)n;
+    s->pending_off = 0;
+    return n;
+  }
+  free(s->pending);
+  s->pending = NULL;
+  /* The FIFO is open read-write, so it has no EOF: only EAGAIN or a real error lands here. */
+  if (n < 0 && errno != EAGAIN) {
+    diag("reading stdin FIFO: %s", strerror(errno));
+    return -1;
+  }
+  return 0;
 }
 
 void in_stream_pump(struct in_stream *s) {
-  if (!s->pending) {
-    s->pending = malloc(STDIN_CHUNK);
-    if (!s->pending) {
-      diag("out of memory for stdin; input waits");
+  /* Bounded unless closing, so that a chatty client cannot starve the loop; closing drains everything
+   * already in the FIFO first, so input written before closestdin is never lost. */
+  for (int chunks = 0; s->dst >= 0 && (s->close_requested || chunks < 8); chunks++) {
+    if (!flush_input(s))
       return;
-    }
-  }
-  ssize_t n = read_retry(s->fifo, s->pending, STDIN_CHUNK);
-  if (n <= 0) {
-    /* The FIFO is open read-write, so no EOF: only EAGAIN or a real error lands here. */
-    if (n < 0 && errno != EAGAIN) {
-      diag("reading stdin FIFO: %s", strerror(errno));
+    ssize_t n = s->fifo >= 0 ? read_input(s) : 0;
+    if (n < 0) {
       in_stream_close(s);
       return;
     }
-    free(s->pending);
-    s->pending = NULL;
-    return;
+    if (n == 0) {
+      if (s->close_requested)
+        close_input(s);
+      return;
+    }
   }
-  s->pending_len = (size_t)n;
-  s->pending_off = 0;
-  in_stream_flush(s);
 }
 
 void in_stream_close_request(struct in_stream *s) {
-  if (s->dst < 0)
-    return;
-  if (s->pending_len > s->pending_off) {
-    s->close_requested = true;
-    return;
-  }
-  close_input(s);
+  s->close_requested = true;
+  in_stream_pump(s);
 }
 
 void in_stream_close(struct in_stream *s) {

@@ -51,8 +51,8 @@ bool out_stream_pump(struct out_stream *s, struct log_sink *sink, int dirfd, cha
 void out_stream_flush(struct out_stream *s);
 void out_stream_close(struct out_stream *s);
 
+/* Moves input from the stdin FIFO to the process (on POLLIN of the FIFO or POLLOUT of the process's side). */
 void in_stream_pump(struct in_stream *s);
-void in_stream_flush(struct in_stream *s);
-/* closestdin: EOF for the process (VEOF on a terminal) once pending input is written. */
+/* closestdin: EOF for the process (VEOF on a terminal) once the input written before it is delivered. */
 void in_stream_close_request(struct in_stream *s);
 void in_stream_close(struct in_stream *s);
