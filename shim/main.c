@@ -1,6 +1,7 @@
 /* main.c: berth-shim's entry: arguments, the FIFOs, the fork, and the first process's report. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +139,9 @@ static bool await_report(int sync_fd, char *err, size_t errlen) {
 int main(int argc, char **argv) {
   struct shim_config cfg;
   char err[ERR_MAX];
+  /* Writes to a departed reader (a FIFO, the starter's stderr) report EPIPE instead of killing us. The
+   * runtime gets the default back (runtime.c). */
+  signal(SIGPIPE, SIG_IGN);
   switch (cli_parse(argc, argv, &cfg, err, sizeof(err))) {
   case CLI_HELP:
     cli_free(&cfg);

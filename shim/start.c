@@ -55,8 +55,6 @@ static int setup_signals(struct shim *s, char *err, size_t errlen) {
   s->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
   if (s->signal_fd < 0)
     return fail(err, errlen, "signalfd: %s", strerror(errno));
-  if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-    return fail(err, errlen, "ignoring SIGPIPE: %s", strerror(errno));
   return 0;
 }
 
@@ -142,6 +140,9 @@ int shim_start(struct shim *s, char *err, size_t errlen) {
     return fail(err, errlen, "setsid: %s", strerror(errno));
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
     return fail(err, errlen, "PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+  /* Every path the shim uses is absolute; its starter's working directory must not stay busy. */
+  if (chdir("/") < 0)
+    return fail(err, errlen, "chdir /: %s", strerror(errno));
   int r = diag_open(s->dirfd);
   if (r < 0)
     return fail(err, errlen, "cannot open shim.log in the state dir: %s", strerror(-r));
