@@ -152,8 +152,10 @@ int shim_start(struct shim *s, char *err, size_t errlen) {
   if ((s->exit_fifo = open_fifo(s, "exit.fifo", O_RDWR, err, errlen)) < 0 ||
       (s->control.fd = open_fifo(s, "control.fifo", O_RDWR | O_NONBLOCK, err, errlen)) < 0 ||
       (cfg->keep_stdin && (s->in.fifo = open_fifo(s, "stdin", O_RDWR | O_NONBLOCK, err, errlen)) < 0) ||
-      setup_signals(s, err, errlen) < 0 || log_sink_open(&s->sink, cfg, err, errlen) < 0 ||
-      create_process(s, &created, err, errlen) < 0 || read_init_pid(s, err, errlen) < 0 ||
+      setup_signals(s, err, errlen) < 0 || create_process(s, &created, err, errlen) < 0 ||
+      /* Opened once the runtime succeeded, so that a failed create leaves no log file; output
+       * waits in the pipe meanwhile. */
+      log_sink_open(&s->sink, cfg, err, errlen) < 0 || read_init_pid(s, err, errlen) < 0 ||
       oom_watch_start(&s->oom, s->init_pid, err, errlen) < 0) {
     diag("start-up failed: %s", err);
     undo_start(s, created);
