@@ -17,8 +17,11 @@
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
 /* Lines per writev to the log file: 4 iovecs each. */
 #define FILE_LINES_PER_WRITE 64
-/* How long one journal entry may wait for room in the journal's queue before it is dropped. */
+/* How long one journal entry may wait for room in the journal's queue before it is dropped... */
 #define JOURNAL_SEND_TIMEOUT_MS 200
+/* ...and, after such a wait, how long entries are sent without waiting (dropped when there is no room),
+ * so that a stuck journal costs one wait per second, not one per line. */
+#define JOURNAL_CONGESTED_MS 1000
 
 static const char *const stream_names[] = {"stdout", "stderr"};
 
@@ -102,19 +105,26 @@ static void file_write(struct log_sink *sink, enum stream_kind kind, const char 
   }
 }
 
-static void journal_send(struct log_sink *sink, enum stream_kind kind, const char *line, size_t len) {
-  struct iovec iov[3] = {
+static void journal_send(struct log_sink *sink, enum stream_kind kind, const char *line, size_t len,
+                         bool partial) {
+  /* As Docker's journald driver: a line that ends mid-read says so, for readers that join them. */
+  static const char partial_field[] = "CONTAINER_PARTIAL_MESSAGE=true\n";
+  struct iovec iov[4] = {
+      {(void *)partial_field, partial ? sizeof(partial_field) - 1 : 0},
       {sink->journal_fields[kind], sink->journal_fields_len[kind]},
       {(void *)line, len},
       {(void *)"\n", 1},
   };
-  struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 3};
+  struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 4};
+  bool congested = now_monotonic_ms() < sink->congested_until_ms;
   for (int attempt = 0; attempt < 2; attempt++) {
-    if (sendmsg(sink->fd, &msg, MSG_NOSIGNAL) >= 0)
+    if (sendmsg(sink->fd, &msg, MSG_NOSIGNAL | (congested ? MSG_DONTWAIT : 0)) >= 0)
       return;
     int e = errno;
     if (e == EINTR)
       continue;
+    if (e == EAGAIN && !congested)
+      sink->congested_until_ms = now_monotonic_ms() + JOURNAL_CONGESTED_MS;
     /* journald restarted: its socket is a new one, connect again once. */
     if ((e == ECONNREFUSED || e == ENOTCONN || e == EDESTADDRREQ) && attempt == 0 &&
         journal_connect(sink) == 0)
@@ -129,7 +139,7 @@ static void journal_write(struct log_sink *sink, enum stream_kind kind, const ch
   while (len > 0) {
     const char *nl = memchr(data, '\n', len);
     size_t line = nl ? (size_t)(nl - data) : len;
-    journal_send(sink, kind, data, line);
+    journal_send(sink, kind, data, line, !nl);
     size_t used = nl ? line + 1 : line;
     data += used;
     len -= used;

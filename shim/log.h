@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cli.h"
 
@@ -13,7 +14,8 @@ struct log_sink {
   const char *socket_path;
   char *journal_fields[2]; /* per stream: "PRIORITY=N\nCONTAINER_ID=...\n...MESSAGE=" */
   size_t journal_fields_len[2];
-  unsigned long long dropped; /* entries the journal did not take */
+  unsigned long long dropped;  /* entries the journal did not take */
+  uint64_t congested_until_ms; /* monotonic: until then, journal entries do not wait for room */
 };
 
 /* Opens the sink named by cfg; on failure err says why. */

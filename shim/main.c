@@ -108,12 +108,12 @@ static int run_shim(const struct shim_config *cfg, int dirfd, int sync_fd) {
   if (shim_start(&s, err, sizeof(err)) < 0) {
     shim_close(&s);
     report(sync_fd, false, err);
-    close(sync_fd);
+    close_fd(&sync_fd);
     diag_close();
     return SHIM_EXIT_FAILED;
   }
   report(sync_fd, true, NULL);
-  close(sync_fd);
+  close_fd(&sync_fd);
   int code = shim_loop(&s);
   shim_close(&s);
   diag_close();
@@ -169,9 +169,9 @@ int main(int argc, char **argv) {
     goto fail;
   }
   if (child == 0) {
-    close(sync_fds[0]);
+    close_fd(&sync_fds[0]);
     code = run_shim(&cfg, dirfd, sync_fds[1]);
-    close(dirfd);
+    close_fd(&dirfd);
     cli_free(&cfg);
     return code;
   }
