@@ -2,12 +2,14 @@
 // --root so parallel tests never share runtime state.
 
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { makeTempDir } from "../fixtures/temp.js";
 
 export interface Runtime {
   /** Short name: "runc" or "crun". */
   readonly name: string;
-  /** Absolute path of the binary. */
+  /** Absolute path of the binary (or of a wrapper that execs it, see crun()). */
   readonly path: string;
   /** Global arguments this host needs, placed before the subcommand (the shim's --runtime-arg). */
   readonly globalArgs: readonly string[];
@@ -20,25 +22,47 @@ function findBinary(name: string): string {
   throw new Error(`${name} not found (install the Debian package ${name})`);
 }
 
-/** True on a pure cgroup v2 host (unified hierarchy at /sys/fs/cgroup). */
-export function cgroupV2Only(): boolean {
-  return existsSync("/sys/fs/cgroup/cgroup.controllers");
-}
-
 export function runc(): Runtime {
   return { name: "runc", path: findBinary("runc"), globalArgs: [] };
 }
 
+const UNIFIED_IN_HYBRID = "/sys/fs/cgroup/unified";
+let crunWrapper: string | undefined;
+
 /**
- * crun 1.8.1 cannot use its cgroupfs manager on a hybrid v1/v2 host like the test machine, so there it
- * runs with cgroups disabled; on a pure v2 host its default manager works.
+ * crun 1.8.1 refuses every container on a hybrid v1/v2 host whose v2 hierarchy holds any controller
+ * ("cgroups in hybrid mode not supported, drop all controllers from cgroupv2"), whatever its cgroup
+ * manager; the test machine's v2 hierarchy holds hugetlb. This wrapper runs the real crun in a private
+ * mount namespace where that hierarchy is unmounted, so crun sees a v1 host and uses its cgroupfs
+ * manager there. It execs crun in place, so the process tree the shim sees is crun's own.
  */
+function crunHidingHybridV2(crunPath: string): string {
+  if (crunWrapper === undefined) {
+    const dir = makeTempDir("crun-wrapper");
+    crunWrapper = join(dir.path, "crun");
+    const script = `umount -l ${UNIFIED_IN_HYBRID} && exec ${crunPath} "$@"`;
+    writeFileSync(
+      crunWrapper,
+      `#!/bin/sh\n# crun with the hybrid host's v2 hierarchy hidden (see test/helpers/runtime.ts)\n` +
+        `exec unshare --mount --propagation private /bin/sh -c '${script}' crun "$@"\n`,
+      { mode: 0o755 },
+    );
+  }
+  return crunWrapper;
+}
+
+/** True when crun would refuse this host: hybrid mode with a controller in the v2 hierarchy. */
+function hybridWithV2Controllers(): boolean {
+  try {
+    return readFileSync(join(UNIFIED_IN_HYBRID, "cgroup.controllers"), "utf8").trim() !== "";
+  } catch {
+    return false;
+  }
+}
+
 export function crun(): Runtime {
-  return {
-    name: "crun",
-    path: findBinary("crun"),
-    globalArgs: cgroupV2Only() ? [] : ["--cgroup-manager=disabled"],
-  };
+  const path = findBinary("crun");
+  return { name: "crun", path: hybridWithV2Controllers() ? crunHidingHybridV2(path) : path, globalArgs: [] };
 }
 
 export interface CommandResult {

@@ -1,0 +1,83 @@
+// The shim's life: it reports "created" through its first process, becomes the container init's
+// parent (subreaper), outlives whoever started it, holds exit.fifo while alive, and exits after init.
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { makeBundle } from "../fixtures/bundle.js";
+import { writeFifo } from "../helpers/fifo.js";
+import { parentPid, processAlive, SHIM_PATH, ShimEnv } from "../helpers/shim.js";
+
+describe("shim lifecycle", () => {
+  test("created: shim.pid, init.pid and the FIFOs exist, and the shim is init's parent", async (t) => {
+    const env = await ShimEnv.create(t);
+    const bundle = await makeBundle({ args: ["sleep", "1000"] });
+    t.after(() => bundle.remove());
+    const run = await env.createWithShim({ bundle: bundle.path });
+    const shimPid = await env.shimPid();
+    const initPid = await env.initPid();
+    assert.ok(processAlive(shimPid), "the long-lived shim runs");
+    // The runtime's create forked init and exited; as subreaper the shim inherits it.
+    assert.equal(parentPid(initPid), shimPid);
+    assert.equal((await env.state())?.status, "created");
+    for (const name of ["exit.fifo", "control.fifo", "stdin", "stdout", "stderr"]) {
+      assert.ok(statSync(join(env.stateDir, name)).isFIFO(), `${name} is a FIFO`);
+    }
+    assert.equal(existsSync(join(env.stateDir, "exit.json")), false);
+    assert.equal(existsSync(join(env.stateDir, "console.sock")), false);
+    assert.equal(run.stderr, "");
+
+    await env.start();
+    assert.equal(parentPid(initPid), shimPid);
+    assert.equal((await env.state())?.status, "running");
+    await env.kill("KILL");
+    assert.equal((await env.waitExit()).exit_code, 137);
+    await env.waitShimGone();
+    assert.equal(processAlive(shimPid), false);
+  });
+
+  test("the shim survives its starter being SIGKILLed, and still records the exit", async (t) => {
+    const env = await ShimEnv.create(t);
+    const bundle = await makeBundle({ args: ["sh", "-c", "read line; exit 42"] });
+    t.after(() => bundle.remove());
+    const options = { bundle: bundle.path, stdin: true };
+    await env.prepareStateDir(options);
+    // The starter stands in for berthd: it runs the shim and lives on after it reports "created".
+    const starter = spawn(
+      "sh",
+      ["-c", '"$@"; echo "created=$?"; exec sleep 600', "sh", SHIM_PATH, ...env.shimArgs(options)],
+      {
+        detached: true,
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    t.after(() => {
+      if (starter.exitCode === null && starter.signalCode === null) process.kill(-starter.pid!, "SIGKILL");
+    });
+    const created = await new Promise<string>((resolve) => {
+      let text = "";
+      starter.stdout!.on("data", (chunk: Buffer) => {
+        text += chunk.toString();
+        if (text.includes("\n")) resolve(text.trim());
+      });
+    });
+    assert.equal(created, "created=0");
+    const shimPid = await env.shimPid();
+    assert.notEqual(parentPid(shimPid), starter.pid, "the long-lived shim is not its starter's child");
+
+    // Kill the starter's whole process group: the shim left it with setsid().
+    const starterGone = new Promise((r) => starter.on("exit", r));
+    process.kill(-starter.pid!, "SIGKILL");
+    await starterGone;
+
+    assert.ok(processAlive(shimPid), "the shim outlives its starter");
+    await env.start();
+    assert.equal((await env.state())?.status, "running");
+    writeFifo(join(env.stateDir, "stdin"), "go\n");
+    const exit = await env.waitExit();
+    assert.equal(exit.exit_code, 42);
+    await env.waitShimGone();
+  });
+});

@@ -1,0 +1,101 @@
+// The container's stdio through the shim: output always drained to the log, stdin through its FIFO,
+// control commands (closestdin, resize) through control.fifo, and a terminal's pty.
+
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { makeBundle } from "../fixtures/bundle.js";
+import { parseCriLog, streamText } from "../helpers/cri-log.js";
+import { attachOutput, sendControl, writeFifo } from "../helpers/fifo.js";
+import { ShimEnv, waitForText } from "../helpers/shim.js";
+
+describe("shim stdio", () => {
+  test("50 MB to stdout with no FIFO reader: the container exits 0 and the log has every byte", async (t) => {
+    const size = 50 * 1024 * 1024;
+    const line = "0123456789abcdef".repeat(4).slice(0, 63); // 63 characters + newline = 64 bytes a line
+    const env = await ShimEnv.create(t);
+    const bundle = await makeBundle({ args: ["sh", "-c", `yes ${line} | head -c ${size}`] });
+    t.after(() => bundle.remove());
+    await env.createWithShim({ bundle: bundle.path });
+    await env.start();
+    // Generous: draining 50 MB takes a second or two; a container blocked on a full pipe never exits.
+    const exit = await env.waitExit(undefined, 60_000);
+    assert.equal(exit.exit_code, 0);
+    await env.waitShimGone();
+    const records = parseCriLog(await readFile(join(env.stateDir, "log"), "utf8"));
+    const stdout = streamText(records, "stdout");
+    assert.equal(stdout.length, size);
+    assert.equal(stdout, `${line}\n`.repeat(size / 64));
+  });
+
+  test("stdin round trip: cat echoes what the stdin FIFO gets, closestdin ends it", async (t) => {
+    const env = await ShimEnv.create(t);
+    const bundle = await makeBundle({ args: ["cat"] });
+    t.after(() => bundle.remove());
+    await env.createWithShim({ bundle: bundle.path, stdin: true });
+    const stdout = attachOutput(join(env.stateDir, "stdout"));
+    t.after(() => stdout.close());
+    await env.start();
+    writeFifo(join(env.stateDir, "stdin"), "hello through the shim\n");
+    await stdout.waitFor(/hello through the shim\n/);
+    // A client that comes and goes: cat must not see EOF when a writer closes its end.
+    writeFifo(join(env.stateDir, "stdin"), "second writer\n");
+    await stdout.waitFor(/second writer\n/);
+    assert.equal((await env.state())?.status, "running");
+    sendControl(env.stateDir, "closestdin");
+    const exit = await env.waitExit();
+    assert.equal(exit.exit_code, 0);
+    assert.equal(stdout.text(), "hello through the shim\nsecond writer\n");
+  });
+
+  test("without --stdin the container's stdin is at EOF", async (t) => {
+    const env = await ShimEnv.create(t);
+    const bundle = await makeBundle({ args: ["sh", "-c", "cat; echo cat-ended"] });
+    t.after(() => bundle.remove());
+    await env.createWithShim({ bundle: bundle.path });
+    await env.start();
+    assert.equal((await env.waitExit()).exit_code, 0);
+    await env.waitShimGone();
+    const records = parseCriLog(await readFile(join(env.stateDir, "log"), "utf8"));
+    assert.equal(streamText(records, "stdout"), "cat-ended\n");
+  });
+
+  test("terminal: stty size inside reports the size set by resize", async (t) => {
+    const env = await ShimEnv.create(t);
+    // Polls until the size arrives, so the test does not race the shim applying the resize.
+    const script =
+      'for i in $(seq 100); do s=$(stty size); [ "$s" = "41 133" ] && break; sleep 0.05; done; echo "size=$s"; [ -t 0 ] && echo tty=yes';
+    const bundle = await makeBundle({ args: ["sh", "-c", script], terminal: true });
+    t.after(() => bundle.remove());
+    await env.createWithShim({ bundle: bundle.path, terminal: true });
+    const stdout = attachOutput(join(env.stateDir, "stdout"));
+    t.after(() => stdout.close());
+    sendControl(env.stateDir, "resize 133 41");
+    await env.start();
+    await stdout.waitFor(/tty=yes/);
+    assert.match(stdout.text(), /size=41 133\r?\n/);
+    assert.equal((await env.waitExit()).exit_code, 0);
+    await env.waitShimGone();
+    // The terminal's output also reaches the log, all of it as stdout.
+    const records = parseCriLog(await readFile(join(env.stateDir, "log"), "utf8"));
+    assert.match(streamText(records, "stdout"), /size=41 133/);
+    assert.equal(streamText(records, "stderr"), "");
+  });
+
+  test("a reader attached mid-run sees live output, not what came before it", async (t) => {
+    const env = await ShimEnv.create(t);
+    const bundle = await makeBundle({ args: ["sh", "-c", "echo early; read go; echo late"] });
+    t.after(() => bundle.remove());
+    await env.createWithShim({ bundle: bundle.path, stdin: true });
+    await env.start();
+    const logPath = join(env.stateDir, "log");
+    await waitForText(logPath, "early");
+    const stdout = attachOutput(join(env.stateDir, "stdout"));
+    t.after(() => stdout.close());
+    writeFifo(join(env.stateDir, "stdin"), "go\n");
+    await stdout.waitFor(/late\n/);
+    assert.equal(stdout.text(), "late\n");
+    assert.equal((await env.waitExit()).exit_code, 0);
+  });
+});

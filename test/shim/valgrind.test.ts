@@ -1,0 +1,98 @@
+// valgrind memcheck over full lifecycles of the shim: no errors and no definite leaks, in the first
+// process and in the long-lived shim (valgrind follows the fork; the runtime it execs runs natively).
+
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { makeBundle } from "../fixtures/bundle.js";
+import { attachOutput, sendControl, writeFifo } from "../helpers/fifo.js";
+import { ShimEnv, waitForText } from "../helpers/shim.js";
+
+const VALGRIND_EXIT = 99;
+
+function valgrind(logDir: string): string[] {
+  return [
+    "valgrind",
+    "--tool=memcheck",
+    "--leak-check=full",
+    "--show-leak-kinds=definite",
+    "--errors-for-leak-kinds=definite",
+    `--error-exitcode=${VALGRIND_EXIT}`,
+    "--trace-children=no",
+    "--child-silent-after-fork=no",
+    `--log-file=${join(logDir, "valgrind.%p.log")}`,
+  ];
+}
+
+/** Checks the memcheck report of `pid`, waiting for its summary (written as the process ends). */
+async function assertClean(logDir: string, pid: number, what: string): Promise<void> {
+  const log = await waitForText(join(logDir, `valgrind.${pid}.log`), "ERROR SUMMARY:", 30_000);
+  assert.match(log, /ERROR SUMMARY: 0 errors/, `${what}: memcheck errors\n${log}`);
+  assert.doesNotMatch(log, /definitely lost: [1-9]/, `${what}: definite leak\n${log}`);
+}
+
+/** Every memcheck report in `logDir` that has a summary (runtime children exec'd before summarising). */
+function assertAllClean(logDir: string): void {
+  for (const name of readdirSync(logDir).filter((n) => /^valgrind\.\d+\.log$/.test(n))) {
+    const log = readFileSync(join(logDir, name), "utf8");
+    if (!log.includes("ERROR SUMMARY:")) continue;
+    assert.match(log, /ERROR SUMMARY: 0 errors/, `${name}\n${log}`);
+  }
+}
+
+describe("shim under valgrind", () => {
+  test("create, stdin, output, closestdin, exit: no errors, no definite leaks", async (t) => {
+    const env = await ShimEnv.create(t);
+    const bundle = await makeBundle({
+      args: ["sh", "-c", 'read line; echo "got $line"; echo to-stderr >&2; cat; exit 4'],
+      memoryLimit: 64 * 1024 * 1024,
+    });
+    t.after(() => bundle.remove());
+    const run = await env.runShim({
+      bundle: bundle.path,
+      stdin: true,
+      wrapper: valgrind(env.dir),
+      timeoutMs: 60_000,
+    });
+    assert.equal(run.code, 0, run.stderr);
+    const stdout = attachOutput(join(env.stateDir, "stdout"));
+    t.after(() => stdout.close());
+    await env.start();
+    writeFifo(join(env.stateDir, "stdin"), "memcheck\n");
+    await stdout.waitFor(/got memcheck\n/, 30_000);
+    sendControl(env.stateDir, "closestdin");
+    const exit = await env.waitExit(undefined, 60_000);
+    assert.equal(exit.exit_code, 4);
+    const shimPid = await env.shimPid();
+    await env.waitShimGone(undefined, 60_000);
+    await assertClean(env.dir, run.pid, "first process");
+    await assertClean(env.dir, shimPid, "long-lived shim");
+    assertAllClean(env.dir);
+  });
+
+  test("terminal with resize: no errors, no definite leaks", async (t) => {
+    const env = await ShimEnv.create(t);
+    const script =
+      'for i in $(seq 200); do s=$(stty size); [ "$s" = "30 100" ] && break; sleep 0.05; done; echo "size=$s"';
+    const bundle = await makeBundle({ args: ["sh", "-c", script], terminal: true });
+    t.after(() => bundle.remove());
+    const run = await env.runShim({
+      bundle: bundle.path,
+      terminal: true,
+      wrapper: valgrind(env.dir),
+      timeoutMs: 60_000,
+    });
+    assert.equal(run.code, 0, run.stderr);
+    sendControl(env.stateDir, "resize 100 30");
+    await env.start();
+    const exit = await env.waitExit(undefined, 60_000);
+    assert.equal(exit.exit_code, 0);
+    const shimPid = await env.shimPid();
+    await env.waitShimGone(undefined, 60_000);
+    assert.match(readFileSync(join(env.stateDir, "log"), "utf8"), /size=30 100/);
+    await assertClean(env.dir, run.pid, "first process");
+    await assertClean(env.dir, shimPid, "long-lived shim");
+    assertAllClean(env.dir);
+  });
+});
