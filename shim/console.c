@@ -73,7 +73,7 @@ int console_receive(int listen_fd, int *master, char *err, size_t errlen) {
       cmsg->cmsg_len != CMSG_LEN(sizeof(int)))
     return fail(err, errlen, "the runtime sent no terminal fd over the console socket");
   memcpy(master, CMSG_DATA(cmsg), sizeof(int));
-  if (set_nonblock(*master, true) < 0) {
+  if (set_nonblock(*master) < 0) {
     close_fd(master);
     return fail(err, errlen, "terminal: %s", strerror(errno));
   }

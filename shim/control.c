@@ -11,7 +11,7 @@ void control_init(struct control *c) {
   *c = (struct control){.fd = -1};
 }
 
-bool control_parse(const char *line, struct control_command *cmd) {
+static bool parse(const char *line, struct control_command *cmd) {
   if (strcmp(line, "closestdin") == 0) {
     *cmd = (struct control_command){.op = CONTROL_CLOSE_STDIN};
     return true;
@@ -31,7 +31,7 @@ static void handle_line(struct control *c, control_handler handle, void *ctx) {
   if (c->len > 0 && c->line[c->len - 1] == '\r')
     c->line[c->len - 1] = '\0';
   struct control_command cmd;
-  if (control_parse(c->line, &cmd))
+  if (parse(c->line, &cmd))
     handle(ctx, &cmd);
   else
     diag("control.fifo: ignoring unknown command '%s'", c->line);

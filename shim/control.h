@@ -23,4 +23,3 @@ typedef void (*control_handler)(void *ctx, const struct control_command *cmd);
 void control_init(struct control *c);
 /* Reads what is available and calls handle for every valid command; bad lines go to shim.log. */
 void control_pump(struct control *c, control_handler handle, void *ctx);
-bool control_parse(const char *line, struct control_command *cmd);

@@ -62,7 +62,7 @@ int stdio_pipes(struct out_stream out[2], struct in_stream *in, struct runtime_s
       return -1;
     rt->fd[0] = fds[0];
     in->dst = fds[1];
-    if (set_nonblock(in->dst, true) < 0)
+    if (set_nonblock(in->dst) < 0)
       return fail(err, errlen, "stdin pipe: %s", strerror(errno));
   } else {
     rt->fd[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -74,7 +74,7 @@ int stdio_pipes(struct out_stream out[2], struct in_stream *in, struct runtime_s
       return -1;
     out[k].src = fds[0];
     rt->fd[1 + k] = fds[1];
-    if (set_nonblock(out[k].src, true) < 0)
+    if (set_nonblock(out[k].src) < 0)
       return fail(err, errlen, "output pipe: %s", strerror(errno));
   }
   if (terminal) {

@@ -178,12 +178,11 @@ char *absolute_path(const char *path) {
   return path_join(cwd, path);
 }
 
-int set_nonblock(int fd, bool on) {
+int set_nonblock(int fd) {
   int flags = fcntl(fd, F_GETFL);
   if (flags < 0)
     return -errno;
-  flags = on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
-  return fcntl(fd, F_SETFL, flags) < 0 ? -errno : 0;
+  return fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ? -errno : 0;
 }
 
 void pipe_grow(int fd) {

@@ -48,7 +48,7 @@ char *path_join(const char *dir, const char *name);
 /* An absolute version of path (relative ones are taken from the working directory); malloc'd. */
 char *absolute_path(const char *path);
 
-int set_nonblock(int fd, bool on);
+int set_nonblock(int fd);
 /* Grows a pipe or FIFO toward /proc/sys/fs/pipe-max-size; failures are logged, not fatal. */
 void pipe_grow(int fd);
 
