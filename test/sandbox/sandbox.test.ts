@@ -1,0 +1,149 @@
+// The systemd sandbox itself: it boots a real systemd 252 with journald and a system bus, scopes and
+// runc's systemd cgroup driver work inside, two sandboxes do not see each other, and down() leaves
+// nothing behind.
+
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { cp } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { callWithTimeout, connectBus, Message } from "../../src/common/bus.js";
+import { makeBundle, uniqueId } from "../fixtures/bundle.js";
+import { Sandbox } from "./sandbox.js";
+
+const sandbox = new Sandbox();
+
+before(async () => {
+  const started = Date.now();
+  await sandbox.up();
+  process.stderr.write(`sandbox: booted in ${Date.now() - started} ms\n`);
+});
+after(() => sandbox.down());
+
+/** Host paths of the sandbox's cgroups (one per hierarchy). */
+function cgroupsOf(dir: string): string[] {
+  return readFileSync(join(dir, "cgroups"), "utf8").trim().split("\n");
+}
+
+async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((done) => setTimeout(done, 100));
+  }
+}
+
+test("systemd is PID 1 inside and the system is running", async () => {
+  assert.equal((await sandbox.execOk("systemctl", ["is-system-running"])).trim(), "running");
+  assert.equal((await sandbox.execOk("cat", ["/proc/1/comm"])).trim(), "systemd");
+  // The sandbox's mounts live in its own mount namespace only.
+  assert.ok(!readFileSync("/proc/self/mounts", "utf8").includes(sandbox.dir));
+});
+
+test("journald stores what systemd-cat sends", async () => {
+  const marker = uniqueId("journal");
+  await sandbox.execOk("systemd-cat", ["-t", "berth-sandbox-test", "-p", "warning", "echo", marker]);
+  const found = await poll("the journal line", async () => {
+    const out = await sandbox.execOk("journalctl", ["-t", "berth-sandbox-test", "-o", "json", "--no-pager"]);
+    return out
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => JSON.parse(line) as Record<string, string>)
+      .find((entry) => entry.MESSAGE === marker);
+  });
+  assert.equal(found.PRIORITY, "4");
+});
+
+test("systemd-run --scope puts a command in a transient scope", async () => {
+  const unit = `${uniqueId("scope")}.scope`;
+  const out = await sandbox.execOk("systemd-run", [
+    "--scope",
+    `--unit=${unit}`,
+    "--",
+    "cat",
+    "/proc/self/cgroup",
+  ]);
+  assert.match(out, new RegExp(`^\\d+:name=systemd:/system\\.slice/${unit.replace(/\./g, "\\.")}$`, "m"));
+});
+
+test("the system bus is reachable from the host at busAddress", async () => {
+  const bus = await connectBus(sandbox.busAddress);
+  try {
+    const reply = await callWithTimeout(
+      bus,
+      new Message({
+        destination: "org.freedesktop.systemd1",
+        path: "/org/freedesktop/systemd1",
+        interface: "org.freedesktop.DBus.Properties",
+        member: "Get",
+        signature: "ss",
+        body: ["org.freedesktop.systemd1.Manager", "Virtualization"],
+      }),
+    );
+    // What container=other makes systemd detect: proof that this is the sandbox's systemd.
+    assert.equal(reply?.body[0].value, "container-other");
+  } finally {
+    bus.disconnect();
+  }
+});
+
+test("runc runs a busybox container with the systemd cgroup driver in berth.slice", async (t) => {
+  const id = uniqueId("sbx");
+  const bundle = await makeBundle({ args: ["sleep", "300"], cgroupsPath: `berth.slice:berth:${id}` });
+  t.after(() => bundle.remove());
+  const path = join(sandbox.sharedDir, id);
+  await cp(bundle.path, path, { recursive: true, verbatimSymlinks: true });
+  // The detached container keeps runc's stdio: a pipe to us would never close.
+  const run = await sandbox.exec("sh", [
+    "-c",
+    `runc --systemd-cgroup run -d --bundle ${path} ${id} </dev/null >${path}/runc.log 2>&1`,
+  ]);
+  assert.equal(run.code, 0, readFileSync(join(path, "runc.log"), "utf8"));
+  const state = JSON.parse(await sandbox.execOk("runc", ["state", id])) as { status: string };
+  assert.equal(state.status, "running");
+  const unit = `berth-${id}.scope`;
+  const show = await sandbox.execOk("systemctl", ["show", "-p", "ActiveState,Slice,ControlGroup", unit]);
+  assert.match(show, /^ActiveState=active$/m);
+  assert.match(show, /^Slice=berth\.slice$/m);
+  assert.match(show, new RegExp(`^ControlGroup=/berth\\.slice/${unit.replace(/\./g, "\\.")}$`, "m"));
+  await sandbox.execOk("runc", ["delete", "--force", id]);
+  // Once its last process is gone the scope is collected.
+  await poll("the scope to go", async () => {
+    const r = await sandbox.exec("systemctl", ["is-active", unit]);
+    return r.stdout.trim() === "active" ? undefined : true;
+  });
+});
+
+test("a second sandbox at the same time sees nothing of the first, and down() leaves nothing", async () => {
+  const other = new Sandbox();
+  await other.up();
+  const { dir, pid } = other;
+  let downed = false;
+  try {
+    const unit = `${uniqueId("only-here")}.service`;
+    await other.execOk("systemd-run", [`--unit=${unit}`, "sleep", "300"]);
+    assert.equal((await other.exec("systemctl", ["is-active", unit])).stdout.trim(), "active");
+    assert.notEqual((await sandbox.exec("systemctl", ["is-active", unit])).stdout.trim(), "active");
+    // The service's host pid, from the host's view of the second sandbox's cgroups.
+    const systemdCgroup = cgroupsOf(dir).find((cg) => cg.startsWith("/sys/fs/cgroup/systemd/"));
+    assert.ok(systemdCgroup !== undefined);
+    const sleepPid = Number(
+      readFileSync(join(systemdCgroup, "system.slice", unit, "cgroup.procs"), "utf8").trim(),
+    );
+    assert.ok(sleepPid > 0);
+
+    await other.down();
+    downed = true;
+    assert.equal(existsSync(`/proc/${pid}`), false, "PID 1 is gone");
+    assert.equal(existsSync(`/proc/${sleepPid}`), false, "the service's process is gone");
+    assert.equal(existsSync(systemdCgroup), false, "the cgroups are gone");
+    assert.equal(existsSync(dir), false, "the temp dir is gone");
+    assert.ok(!readFileSync("/proc/self/mounts", "utf8").includes(dir), "no mount is left");
+    // The first sandbox is untouched.
+    assert.equal((await sandbox.execOk("systemctl", ["is-system-running"])).trim(), "running");
+  } finally {
+    if (!downed) await other.down();
+  }
+});
