@@ -75,7 +75,7 @@ describe("shim bad input", () => {
     t.after(() => bundle.remove());
     const run = await env.runShim({ bundle: bundle.path, timeoutMs: FAIL_FAST_MS });
     assert.equal(run.code, 2);
-    assert.match(run.stderr, /id/);
+    assert.match(run.stderr, /--id/);
     assert.deepEqual(readdirSync(run.stateDir), []);
   });
 
