@@ -52,23 +52,37 @@ static int memory_cgroup_of(const char *proc_file, struct memory_cgroup *cg) {
   return 0;
 }
 
-/* Where the hierarchy is mounted, from /proc/self/mountinfo: fstype "cgroup" with the memory option
- * (v1) or "cgroup2" (v2). */
-static int hierarchy_mount(int version, char *mount, size_t size) {
+/* Whether a mount's root (the part of the hierarchy it shows) holds path; sets *rest to what follows. */
+static bool root_holds(const char *root, const char *path, const char **rest) {
+  if (strcmp(root, "/") == 0) {
+    *rest = path;
+    return true;
+  }
+  size_t n = strlen(root);
+  if (strncmp(path, root, n) != 0 || (path[n] != '/' && path[n] != '\0'))
+    return false;
+  *rest = path + n;
+  return true;
+}
+
+/* The directory of the cgroup at path in the hierarchy, from /proc/self/mountinfo: a mount of fstype
+ * "cgroup" with the memory option (v1) or "cgroup2" (v2) whose root holds path. */
+static int cgroup_dir(int version, const char *path, char *dir, size_t size) {
   FILE *f = fopen("/proc/self/mountinfo", "re");
   if (!f)
     return -errno;
   char *line = NULL;
   size_t cap = 0;
   int r = -ENOENT;
-  while (r < 0 && getline(&line, &cap, f) > 0) {
+  while (r == -ENOENT && getline(&line, &cap, f) > 0) {
     char *sep = strstr(line, " - ");
     if (!sep)
       continue;
     *sep = '\0';
     char fstype[32], source[64], options[512], root[PATH_MAX], point[PATH_MAX];
+    const char *rest;
     if (sscanf(sep + 3, "%31s %63s %511s", fstype, source, options) != 3 ||
-        sscanf(line, "%*s %*s %*s %4095s %4095s", root, point) != 2 || strcmp(root, "/") != 0)
+        sscanf(line, "%*s %*s %*s %4095s %4095s", root, point) != 2 || !root_holds(root, path, &rest))
       continue;
     bool match = false;
     if (version == 2) {
@@ -78,10 +92,8 @@ static int hierarchy_mount(int version, char *mount, size_t size) {
       for (char *o = strtok_r(options, ",", &save); o; o = strtok_r(NULL, ",", &save))
         match |= strcmp(o, "memory") == 0;
     }
-    if (match && strlen(point) < size) {
-      strcpy(mount, point);
-      r = 0;
-    }
+    if (match)
+      r = (size_t)snprintf(dir, size, "%s%s", point, rest) < size ? 0 : -ENAMETOOLONG;
   }
   free(line);
   fclose(f);
@@ -154,13 +166,11 @@ int oom_watch_start(struct oom_watch *w, pid_t pid, char *err, size_t errlen) {
     diag("OOM watch off: process %d has no memory cgroup of its own", (int)pid);
     return 0;
   }
-  char mount[PATH_MAX], dir[PATH_MAX];
-  r = hierarchy_mount(target.version, mount, sizeof(mount));
+  char dir[PATH_MAX];
+  r = cgroup_dir(target.version, target.path, dir, sizeof(dir));
   if (r < 0)
-    return fail(err, errlen, "OOM watch: no mounted cgroup v%d memory hierarchy: %s", target.version,
-                strerror(-r));
-  if ((size_t)snprintf(dir, sizeof(dir), "%s%s", mount, target.path) >= sizeof(dir))
-    return fail(err, errlen, "OOM watch: cgroup path too long");
+    return fail(err, errlen, "OOM watch: no mount of the cgroup v%d memory hierarchy shows %s: %s",
+                target.version, target.path, strerror(-r));
   w->cgroup_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (w->cgroup_fd < 0)
     return fail(err, errlen, "OOM watch: memory cgroup %s: %s", dir, strerror(errno));
