@@ -184,8 +184,10 @@ enum cli_result cli_parse(int argc, char **argv, struct shim_config *cfg, char *
       r = set_path(&cfg->runtime_root, optarg, "--runtime-root", err, errlen);
       break;
     case OPT_RUNTIME_ARG:
-      if (cfg->n_runtime_args == MAX_RUNTIME_ARGS)
-        return fail(err, errlen, "at most %d --runtime-arg options", MAX_RUNTIME_ARGS), CLI_ERROR;
+      if (cfg->n_runtime_args == MAX_RUNTIME_ARGS) {
+        r = fail(err, errlen, "at most %d --runtime-arg options", MAX_RUNTIME_ARGS);
+        break;
+      }
       cfg->runtime_args[cfg->n_runtime_args++] = optarg;
       break;
     case OPT_BUNDLE:
@@ -226,8 +228,10 @@ enum cli_result cli_parse(int argc, char **argv, struct shim_config *cfg, char *
     if (r < 0)
       return CLI_ERROR;
   }
-  if (optind < argc)
-    return fail(err, errlen, "unexpected argument '%s'", argv[optind]), CLI_ERROR;
+  if (optind < argc) {
+    fail(err, errlen, "unexpected argument '%s'", argv[optind]);
+    return CLI_ERROR;
+  }
   return check(cfg, err, errlen) < 0 ? CLI_ERROR : CLI_OK;
 }
 
