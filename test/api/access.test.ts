@@ -1,0 +1,206 @@
+// Authorization: an unprivileged caller (nobody, through setpriv) may read everything but is refused
+// every change with AccessDenied when no polkit is on the bus; with polkit, berthd asks it about
+// org.berth.supervisor1.manage and honours its answer (InteractiveAuthorizationRequired when the caller
+// did not allow interaction). polkitd itself cannot grant anything here without installing an action
+// and a rule on the host, so the second part uses a TEST DOUBLE of the polkit authority on the private
+// bus: a dbus-next service that answers CheckAuthorization and records what berthd asked.
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { connectBus, Message, MessageType } from "../../src/common/bus.js";
+import {
+  BUS_NAME,
+  CONTAINER_INTERFACE,
+  containerPath,
+  MANAGER_INTERFACE,
+  MANAGER_PATH,
+} from "../../src/common/bus-path.js";
+import { type Bundle, makeBundle, uniqueId } from "../fixtures/bundle.js";
+import { startBerthd, type TestBerthd } from "../helpers/berthd.js";
+import { busctl, gdbusCall } from "../helpers/cli.js";
+import { startBus, type TestBus } from "../helpers/dbus.js";
+
+const DENIED = "org.freedesktop.DBus.Error.AccessDenied";
+const INTERACTIVE = "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired";
+
+describe("authorization without polkit: root only", () => {
+  let berthd: TestBerthd;
+  let bundle: Bundle;
+  const id = uniqueId("access");
+  const path = containerPath(id);
+
+  before(async () => {
+    berthd = await startBerthd();
+    bundle = await makeBundle({ args: ["sleep", "60"] });
+    const result = await gdbusCall(berthd.address, MANAGER_PATH, `${MANAGER_INTERFACE}.RunContainer`, [
+      id,
+      bundle.path,
+      "{}",
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+  });
+  after(async () => {
+    await berthd?.cleanup();
+    await bundle?.remove();
+  });
+
+  test("nobody can introspect, read properties, list and get containers", async () => {
+    const read = (...args: string[]) => busctl(berthd.address, args, true);
+    for (const args of [
+      ["introspect", BUS_NAME, MANAGER_PATH],
+      ["introspect", BUS_NAME, path],
+      ["get-property", BUS_NAME, MANAGER_PATH, MANAGER_INTERFACE, "Version"],
+      ["get-property", BUS_NAME, path, CONTAINER_INTERFACE, "Status"],
+      ["call", BUS_NAME, path, "org.freedesktop.DBus.Properties", "GetAll", "s", CONTAINER_INTERFACE],
+      ["call", BUS_NAME, MANAGER_PATH, MANAGER_INTERFACE, "ListContainers"],
+      ["call", BUS_NAME, MANAGER_PATH, MANAGER_INTERFACE, "GetContainer", "s", id],
+      ["call", BUS_NAME, MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects"],
+      ["call", BUS_NAME, path, CONTAINER_INTERFACE, "GetStats"],
+    ]) {
+      const result = await read(...args);
+      assert.equal(result.code, 0, `${args.join(" ")}: ${result.stderr}`);
+    }
+    const status = await read("get-property", BUS_NAME, path, CONTAINER_INTERFACE, "Status");
+    assert.equal(status.stdout.trim(), 's "running"');
+  });
+
+  test("nobody is refused every change with AccessDenied, and nothing changes", async () => {
+    const address = berthd.address;
+    const m = (member: string) => `${MANAGER_INTERFACE}.${member}`;
+    const c = (member: string) => `${CONTAINER_INTERFACE}.${member}`;
+    const calls: Array<[string, string, string[]]> = [
+      [MANAGER_PATH, m("CreateContainer"), [uniqueId("n"), bundle.path, "{}"]],
+      [MANAGER_PATH, m("RunContainer"), [uniqueId("n"), bundle.path, "{}"]],
+      [path, c("Start"), []],
+      [path, c("Kill"), ["all", "9"]],
+      [path, c("Pause"), []],
+      [path, c("Resume"), []],
+      [path, c("Delete"), []],
+      [path, c("Exec"), ["e1", "{'Args': <['true']>}"]],
+      [path, c("Resize"), ["80", "24"]],
+      [path, c("CloseStdin"), []],
+      [path, c("OpenStdio"), []],
+      [
+        MANAGER_PATH,
+        "org.freedesktop.DBus.Properties.Set",
+        [MANAGER_INTERFACE, "MaxConcurrentStarts", "<uint32 2>"],
+      ],
+    ];
+    for (const [objectPath, method, args] of calls) {
+      const result = await gdbusCall(address, objectPath, method, args, true);
+      assert.equal(result.code, 1, `${method} must be refused`);
+      assert.ok(result.stderr.includes(DENIED), `${method}: ${result.stderr}`);
+      assert.match(result.stderr, /only root/);
+    }
+    const status = await gdbusCall(address, path, "org.freedesktop.DBus.Properties.Get", [
+      CONTAINER_INTERFACE,
+      "Status",
+    ]);
+    assert.equal(status.stdout.trim(), "(<'running'>,)");
+    const max = await gdbusCall(address, MANAGER_PATH, "org.freedesktop.DBus.Properties.Get", [
+      MANAGER_INTERFACE,
+      "MaxConcurrentStarts",
+    ]);
+    assert.equal(max.stdout.trim(), "(<uint32 10>,)");
+  });
+});
+
+interface PolkitQuestion {
+  subjectKind: string;
+  subjectName: unknown;
+  action: string;
+  flags: number;
+}
+
+/** The test double of org.freedesktop.PolicyKit1: grants when the caller allows interaction, else challenges. */
+async function startFakePolkit(bus: TestBus, answer: () => "grant-if-interactive" | "deny") {
+  const connection = await connectBus(bus.address);
+  const questions: PolkitQuestion[] = [];
+  connection.addMethodHandler((message: Message) => {
+    if (message.type !== MessageType.METHOD_CALL || message.member !== "CheckAuthorization") return false;
+    const [[subjectKind, subject], action, , flags] = message.body as [
+      [string, Record<string, { value: unknown }>],
+      string,
+      unknown,
+      number,
+    ];
+    questions.push({ subjectKind, subjectName: subject.name?.value, action, flags });
+    const interactive = (flags & 1) !== 0;
+    const reply =
+      answer() === "deny" ? [false, false, {}] : interactive ? [true, false, {}] : [false, true, {}];
+    connection.send(Message.newMethodReturn(message, "(bba{ss})", [reply]));
+    return true;
+  });
+  await connection.requestName("org.freedesktop.PolicyKit1", 4);
+  return { questions, stop: () => connection.disconnect() };
+}
+
+describe("authorization through polkit (test double of the authority)", () => {
+  let bus: TestBus;
+  let berthd: TestBerthd;
+  let bundle: Bundle;
+  let polkit: Awaited<ReturnType<typeof startFakePolkit>>;
+  let mode: "grant-if-interactive" | "deny" = "grant-if-interactive";
+  const id = uniqueId("polkit");
+  const path = containerPath(id);
+
+  before(async () => {
+    bus = await startBus({
+      extraConfig: `<policy user="root">
+    <allow own="org.freedesktop.PolicyKit1"/>
+    <allow send_destination="org.freedesktop.PolicyKit1"/>
+  </policy>`,
+    });
+    polkit = await startFakePolkit(bus, () => mode);
+    berthd = await startBerthd({ bus });
+    bundle = await makeBundle({ args: ["sleep", "60"] });
+    const result = await gdbusCall(bus.address, MANAGER_PATH, `${MANAGER_INTERFACE}.RunContainer`, [
+      id,
+      bundle.path,
+      "{}",
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+  });
+  after(async () => {
+    await berthd?.cleanup();
+    polkit?.stop();
+    await bus?.stop();
+    await bundle?.remove();
+  });
+
+  test("root is never asked about; nobody is asked with the right action and subject", async () => {
+    assert.equal(polkit.questions.length, 0, "root's RunContainer did not consult polkit");
+    const notInteractive = await gdbusCall(bus.address, path, `${CONTAINER_INTERFACE}.Pause`, [], true);
+    assert.equal(notInteractive.code, 1);
+    assert.ok(notInteractive.stderr.includes(INTERACTIVE), notInteractive.stderr);
+    assert.equal(polkit.questions.length, 1);
+    const question = polkit.questions[0]!;
+    assert.equal(question.subjectKind, "system-bus-name");
+    assert.match(String(question.subjectName), /^:\d+\.\d+$/);
+    assert.equal(question.action, "org.berth.supervisor1.manage");
+    assert.equal(question.flags, 0);
+
+    const allowed = await runInteractive(bus.address, path, "Pause");
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.equal(polkit.questions.at(-1)!.flags, 1, "AllowUserInteraction passed on");
+    const status = await gdbusCall(bus.address, path, "org.freedesktop.DBus.Properties.Get", [
+      CONTAINER_INTERFACE,
+      "Status",
+    ]);
+    assert.equal(status.stdout.trim(), "(<'paused'>,)");
+    assert.equal((await runInteractive(bus.address, path, "Resume")).code, 0);
+  });
+
+  test("polkit saying no is AccessDenied", async () => {
+    mode = "deny";
+    const refused = await runInteractive(bus.address, path, "Kill", ["all", "9"]);
+    assert.equal(refused.code, 1);
+    assert.ok(refused.stderr.includes(DENIED), refused.stderr);
+    mode = "grant-if-interactive";
+  });
+});
+
+/** gdbus call -i as nobody: the call allows interactive authorization. */
+function runInteractive(address: string, path: string, member: string, args: string[] = []) {
+  return gdbusCall(address, path, `${CONTAINER_INTERFACE}.${member}`, ["--interactive", ...args], true);
+}
