@@ -1,0 +1,133 @@
+// src/berthd/systemd/notify.ts against the real systemd of the sandbox: notify-probe.js runs as a
+// service there (Type=notify, a watchdog, socket activation) and systemd's own view is checked.
+
+import assert from "node:assert/strict";
+import { connect } from "node:net";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { listenFds, notify, Watchdog, watchdogUsec } from "../../src/berthd/systemd/notify.js";
+import { uniqueId } from "../fixtures/bundle.js";
+import { CHECKOUT, Sandbox } from "./sandbox.js";
+
+const PROBE = join(CHECKOUT, "dist/test/sandbox/notify-probe.js");
+const sandbox = new Sandbox();
+
+before(() => sandbox.up());
+after(() => sandbox.down());
+
+async function show(unit: string, ...properties: string[]): Promise<Record<string, string>> {
+  const out = await sandbox.execOk("systemctl", ["show", "-p", properties.join(","), unit]);
+  return Object.fromEntries(
+    out
+      .trim()
+      .split("\n")
+      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+  );
+}
+
+async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((done) => setTimeout(done, 100));
+  }
+}
+
+test("without a service manager every call is a no-op", () => {
+  for (const name of ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID"]) {
+    delete process.env[name];
+  }
+  assert.equal(notify("READY=1"), false);
+  assert.equal(watchdogUsec(), undefined);
+  assert.deepEqual(listenFds(), []);
+  const watchdog = new Watchdog();
+  watchdog.start();
+  assert.equal(watchdog.intervalMs, undefined);
+  watchdog.stop();
+});
+
+test("READY=1, STATUS (printf-looking text passed as data) and watchdog pings reach systemd", async () => {
+  const unit = `${uniqueId("notify")}.service`;
+  const status = "100% done %n%s%x %%";
+  // systemd-run returns once the start job is done: for Type=notify, when READY=1 arrived.
+  await sandbox.execOk("systemd-run", [
+    `--unit=${unit}`,
+    "-p",
+    "Type=notify",
+    "-p",
+    "WatchdogSec=1",
+    "-p",
+    "TimeoutStartSec=15",
+    "-p",
+    "RemainAfterExit=yes",
+    "--",
+    "node",
+    PROBE,
+    "ready",
+    status,
+  ]);
+  const running = await show(unit, "ActiveState", "SubState", "StatusText", "WatchdogUSec");
+  assert.equal(running.ActiveState, "active");
+  assert.equal(running.SubState, "running");
+  assert.equal(running.StatusText, status);
+  assert.equal(running.WatchdogUSec, "1s");
+  // It runs three times longer than WatchdogSec and still ends well: the pings arrived. (STOPPING=1
+  // ends it as "dead", after which systemd may collect it: its own journal lines are the record.)
+  const journal = await poll("the probe to finish", async () => {
+    const out = await sandbox.execOk("journalctl", ["-u", unit, "-o", "cat", "--no-pager"]);
+    return /Deactivated successfully|Failed with result/.test(out) ? out : undefined;
+  });
+  assert.match(journal, /Deactivated successfully/);
+  assert.doesNotMatch(journal, /[Ww]atchdog timeout/);
+  assert.match(journal, /watchdog usec=1000000 interval=500/);
+});
+
+test("a service that stops pinging is killed by the watchdog (the control for the test above)", async () => {
+  const unit = `${uniqueId("silent")}.service`;
+  await sandbox.execOk("systemd-run", [
+    `--unit=${unit}`,
+    "-p",
+    "Type=notify",
+    "-p",
+    "WatchdogSec=1",
+    "-p",
+    "TimeoutStartSec=15",
+    "--",
+    "node",
+    PROBE,
+    "silent",
+  ]);
+  const state = await poll("the watchdog to fire", async () => {
+    const s = await show(unit, "ActiveState", "Result");
+    return s.ActiveState === "failed" ? s : undefined;
+  });
+  assert.equal(state.Result, "watchdog");
+});
+
+test("socket activation hands the listening socket to listenFds()", async () => {
+  const name = uniqueId("listen");
+  const path = `/run/${name}.sock`;
+  await sandbox.execOk("systemd-run", [
+    `--unit=${name}`,
+    `--socket-property=ListenStream=${path}`,
+    "--",
+    "node",
+    PROBE,
+    "listen",
+  ]);
+  // The first connection starts the service (from the host, through the sandbox's root).
+  await new Promise<void>((resolve, reject) => {
+    const socket = connect(`/proc/${sandbox.pid}/root${path}`, () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.on("error", reject);
+  });
+  const line = await poll("the probe's report", async () => {
+    const out = await sandbox.execOk("journalctl", ["-u", `${name}.service`, "-o", "cat", "--no-pager"]);
+    return out.split("\n").find((l) => l.startsWith("{"));
+  });
+  assert.deepEqual(JSON.parse(line), { fds: [3], kinds: ["socket"], left: null });
+});
