@@ -1,0 +1,186 @@
+// OpenStdio's fds (type h) through dbus-next, exec'd processes as objects, pause/resume and GetStats
+// against the real berthd, shim and runc.
+
+import assert from "node:assert/strict";
+import { closeSync, createReadStream, writeSync } from "node:fs";
+import { after, before, describe, test } from "node:test";
+import { type MessageBus, Variant } from "../../src/common/bus.js";
+import {
+  CONTAINER_INTERFACE,
+  containerPath,
+  MANAGER_INTERFACE,
+  MANAGER_PATH,
+  PROCESS_INTERFACE,
+  processPath,
+} from "../../src/common/bus-path.js";
+import { type Bundle, makeBundle, uniqueId } from "../fixtures/bundle.js";
+import { startBerthd, type TestBerthd } from "../helpers/berthd.js";
+import { callMethod, errorName, getProperty, SignalRecorder } from "../helpers/dbus.js";
+
+/** Reads from `fd` until `text` has arrived (or fails after timeoutMs); closes the fd. */
+function readUntil(fd: number, text: string, timeoutMs = 15_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const stream = createReadStream("", { fd, autoClose: true });
+    let seen = "";
+    const timer = setTimeout(() => {
+      stream.destroy();
+      reject(new Error(`"${text}" not read in ${timeoutMs} ms; got ${JSON.stringify(seen)}`));
+    }, timeoutMs);
+    stream.on("data", (chunk) => {
+      seen += chunk.toString();
+      if (seen.includes(text)) {
+        clearTimeout(timer);
+        stream.destroy();
+        resolve(seen);
+      }
+    });
+    stream.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+describe("stdio, exec, pause/resume, stats", () => {
+  let berthd: TestBerthd;
+  let client: MessageBus;
+  let signals: SignalRecorder;
+  const bundles: Bundle[] = [];
+
+  before(async () => {
+    berthd = await startBerthd();
+    client = await berthd.connect();
+    signals = await SignalRecorder.start(client);
+  });
+  after(async () => {
+    await berthd?.cleanup();
+    for (const bundle of bundles) await bundle.remove();
+  });
+
+  async function run(
+    args: string[],
+    options: Record<string, Variant> = {},
+    terminal = false,
+  ): Promise<string> {
+    const bundle = await makeBundle({ args, terminal });
+    bundles.push(bundle);
+    const id = uniqueId("io");
+    await callMethod(client, MANAGER_PATH, MANAGER_INTERFACE, "RunContainer", "ssa{sv}", [
+      id,
+      bundle.path,
+      options,
+    ]);
+    return id;
+  }
+  const container = (id: string, member: string, signature = "", body: unknown[] = []) =>
+    callMethod(client, containerPath(id), CONTAINER_INTERFACE, member, signature, body);
+
+  test("OpenStdio: feed stdin and read stdout through the returned fds; CloseStdin ends cat", async () => {
+    const id = await run(["cat"], { Stdin: new Variant("b", true) });
+    const [stdin, stdout, stderr] = (await container(id, "OpenStdio")) as [number, number, number];
+    assert.ok(stdin > 2 && stdout > 2 && stderr > 2, `real fds: ${stdin} ${stdout} ${stderr}`);
+    try {
+      const reading = readUntil(stdout, "ping over fds");
+      writeSync(stdin, "ping over fds\n");
+      assert.match(await reading, /ping over fds/);
+    } finally {
+      closeSync(stdin);
+      closeSync(stderr);
+    }
+    await container(id, "CloseStdin");
+    assert.deepEqual(await container(id, "Wait"), [0]);
+    await container(id, "Delete");
+  });
+
+  test("terminal container: Resize reaches the pty (stty size)", async () => {
+    const id = await run(["sh", "-c", "sleep 0.5; stty size; sleep 30"], {}, true);
+    assert.equal(await getProperty(client, containerPath(id), CONTAINER_INTERFACE, "Terminal"), true);
+    await container(id, "Resize", "uu", [123, 45]);
+    const [stdin, stdout, stderr] = (await container(id, "OpenStdio")) as [number, number, number];
+    closeSync(stdin);
+    closeSync(stderr);
+    assert.match(await readUntil(stdout, "45 123"), /45 123/);
+    await container(id, "Kill", "si", ["all", 9]);
+    await container(id, "Wait");
+    await container(id, "Delete");
+  });
+
+  test("Exec: a Process object with properties, Wait, Exited signal, InterfacesAdded/Removed, Delete", async () => {
+    const id = await run(["sleep", "60"]);
+    const path = processPath(id, "job-1");
+    const [created] = await container(id, "Exec", "sa{sv}", [
+      "job-1",
+      {
+        Args: new Variant("as", ["sh", "-c", "sleep 0.3; echo $FOO; exit 5"]),
+        Env: new Variant("as", ["FOO=bar"]),
+        Cwd: new Variant("s", "/tmp"),
+        Uid: new Variant("u", 0),
+        Gid: new Variant("u", 0),
+      },
+    ]);
+    assert.equal(created, path);
+    assert.equal(await getProperty(client, path, PROCESS_INTERFACE, "Id"), "job-1");
+    assert.equal(await getProperty(client, path, PROCESS_INTERFACE, "Terminal"), false);
+    assert.deepEqual(await callMethod(client, path, PROCESS_INTERFACE, "Wait"), [5]);
+    assert.equal(await getProperty(client, path, PROCESS_INTERFACE, "Status"), "stopped");
+    assert.equal(await getProperty(client, path, PROCESS_INTERFACE, "ExitCode"), 5);
+    const exited = await signals.waitFor((s) => s.path === path && s.member === "Exited");
+    assert.equal(exited.body[0], 5);
+    assert.ok((exited.body[1] as bigint) > 0n);
+    await signals.waitFor((s) => s.member === "InterfacesAdded" && s.body[0] === path);
+
+    await callMethod(client, path, PROCESS_INTERFACE, "Delete");
+    await signals.waitFor((s) => s.member === "InterfacesRemoved" && s.body[0] === path);
+    assert.equal(
+      await errorName(callMethod(client, path, PROCESS_INTERFACE, "Wait")),
+      "org.freedesktop.DBus.Error.UnknownObject",
+    );
+
+    // Kill an exec'd process through its object.
+    const sleeper = processPath(id, "sleeper");
+    await container(id, "Exec", "sa{sv}", ["sleeper", { Args: new Variant("as", ["sleep", "60"]) }]);
+    await callMethod(client, sleeper, PROCESS_INTERFACE, "Kill", "i", [9]);
+    assert.deepEqual(await callMethod(client, sleeper, PROCESS_INTERFACE, "Wait"), [137]);
+
+    await container(id, "Kill", "si", ["all", 9]);
+    await container(id, "Wait");
+    await container(id, "Delete");
+    // Deleting the container withdrew its remaining process objects too.
+    await signals.waitFor((s) => s.member === "InterfacesRemoved" && s.body[0] === sleeper);
+  });
+
+  test("Exec of a process that exits at once: Wait still replies", async () => {
+    const id = await run(["sleep", "60"]);
+    const path = processPath(id, "quick");
+    await container(id, "Exec", "sa{sv}", ["quick", { Args: new Variant("as", ["true"]) }]);
+    assert.deepEqual(
+      await callMethod(client, path, PROCESS_INTERFACE, "Wait", "", [], { timeoutMs: 10_000 }),
+      [0],
+    );
+    await container(id, "Kill", "si", ["all", 9]);
+    await container(id, "Wait");
+    await container(id, "Delete");
+  });
+
+  test("Pause/Resume change Status with PropertiesChanged; GetStats reads the cgroup", async () => {
+    const id = await run(["sh", "-c", "while :; do :; done"]);
+    const path = containerPath(id);
+    await container(id, "Pause");
+    assert.equal(await getProperty(client, path, CONTAINER_INTERFACE, "Status"), "paused");
+    await signals.waitFor((s) => s.path === path && SignalRecorder.describe(s).includes("Status=paused"));
+    await container(id, "Resume");
+    await signals.waitFor((s) => s.path === path && SignalRecorder.describe(s).includes("Status=running"));
+
+    await new Promise((r) => setTimeout(r, 300));
+    const [stats] = (await container(id, "GetStats")) as [Record<string, Variant>];
+    for (const key of ["MemoryCurrent", "CPUUsageNSec", "Pids"]) {
+      assert.equal(stats[key]?.signature, "t", key);
+    }
+    assert.ok((stats.MemoryCurrent!.value as bigint) > 0n);
+    assert.ok((stats.CPUUsageNSec!.value as bigint) > 10_000_000n, "the busy loop used CPU");
+    assert.ok((stats.Pids!.value as bigint) >= 1n);
+    await container(id, "Kill", "si", ["all", 9]);
+    await container(id, "Wait");
+    await container(id, "Delete");
+  });
+});
