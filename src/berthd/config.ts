@@ -7,6 +7,7 @@ import { delimiter, dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse, TomlError } from "smol-toml";
 import type { BerthdConfig, CgroupDriver, LogDriver, RuntimeConfig } from "../common/types.js";
+import { validateMaxConcurrentStarts } from "./validate.js";
 
 export const DEFAULT_CONFIG_FILE = "/etc/berth/berthd.toml";
 export const DEFAULT_STATE_DIR = "/run/berth";
@@ -171,11 +172,11 @@ export function parseConfig(text: string, file: string, stateDir: string): Berth
     if (typeof value !== "number" && typeof value !== "bigint") {
       fail(line, `"max_concurrent_starts" must be an integer, not ${typeName(value)}`);
     }
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1 || n > 0xffffffff) {
-      fail(line, `"max_concurrent_starts" must be an integer from 1 to 4294967295`);
+    try {
+      maxConcurrentStarts = validateMaxConcurrentStarts(Number(value));
+    } catch (error) {
+      fail(line, `"max_concurrent_starts": ${(error as Error).message}`);
     }
-    maxConcurrentStarts = n;
   }
 
   const shimText = expectString("shim_path");
