@@ -64,6 +64,8 @@ export interface ShimRun {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+  /** Whether its stdout and stderr reached EOF when it exited (false: they leaked into a process that lives on). */
+  stdioClosed: boolean;
   /** The state dir this run used. */
   stateDir: string;
 }
@@ -224,6 +226,7 @@ export class ShimEnv {
     const stderr: Buffer[] = [];
     child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
+    const closed = new Promise((r) => child.on("close", r));
     const timeoutMs = options.timeoutMs ?? 30_000;
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done, fail) => {
@@ -233,7 +236,14 @@ export class ShimEnv {
     clearTimeout(timer);
     // The first process's stdio must not leak into the long-lived shim or the container; if it did,
     // the pipes would stay open: give them a moment to end, then stop listening.
-    await Promise.race([new Promise((r) => child.on("close", r)), new Promise((r) => setTimeout(r, 1000))]);
+    let grace: NodeJS.Timeout | undefined;
+    const stdioClosed = await Promise.race([
+      closed.then(() => true),
+      new Promise<boolean>((r) => {
+        grace = setTimeout(() => r(false), 1000);
+      }),
+    ]);
+    clearTimeout(grace);
     child.stdout.destroy();
     child.stderr.destroy();
     this.firstProcesses.delete(child);
@@ -243,6 +253,7 @@ export class ShimEnv {
       signal,
       stdout: Buffer.concat(stdout).toString("utf8"),
       stderr: Buffer.concat(stderr).toString("utf8"),
+      stdioClosed,
       stateDir,
     };
     if (signal === "SIGKILL" && code === null) {

@@ -19,6 +19,7 @@ async function assertNothingLeft(env: ShimEnv, run: ShimRun, callerFiles: string
   }
   assert.deepEqual(processesMentioning(env.dir), [], "no process left");
   assert.equal(await env.state(), undefined, "no container left");
+  assert.equal(run.stdioClosed, true, "nothing holds the first process's stdout/stderr open");
 }
 
 // A few seconds is plenty; the guard only keeps a hanging shim from hanging the suite.

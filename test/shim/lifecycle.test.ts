@@ -28,6 +28,11 @@ describe("shim lifecycle", () => {
     assert.equal(existsSync(join(env.stateDir, "exit.json")), false);
     assert.equal(existsSync(join(env.stateDir, "console.sock")), false);
     assert.equal(run.stderr, "");
+    assert.equal(
+      run.stdioClosed,
+      true,
+      "the first process's stdout/stderr end with it (berthd reads them to EOF)",
+    );
 
     await env.start();
     assert.equal(parentPid(initPid), shimPid);
