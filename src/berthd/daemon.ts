@@ -120,13 +120,20 @@ export class Daemon {
       this.log.error(`reload refused, keeping the old configuration: ${errorText(error)}`);
       return;
     }
-    if (supervisor.reconfigure !== undefined) supervisor.reconfigure(next);
-    else supervisor.maxConcurrentStarts = next.maxConcurrentStarts;
-    this.api?.refreshManager();
     this.config = next;
-    this.log.info(
-      `configuration reloaded: default runtime ${next.defaultRuntime}, max concurrent starts ${next.maxConcurrentStarts}`,
-    );
+    if (supervisor.reconfigure !== undefined) {
+      supervisor.reconfigure(next);
+      this.log.info(
+        `configuration reloaded: default runtime ${next.defaultRuntime}, max concurrent starts ${next.maxConcurrentStarts}`,
+      );
+    } else {
+      supervisor.maxConcurrentStarts = next.maxConcurrentStarts;
+      this.log.warn(
+        `configuration reloaded: max concurrent starts ${next.maxConcurrentStarts}; ` +
+          "runtime and log driver changes take effect at the next start",
+      );
+    }
+    this.api?.refreshManager();
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,206 @@
+// berthd as a program: its command line, refusing bad config, refusing a taken bus name, SIGTERM
+// (name released, containers keep running, a restart re-exports them), SIGHUP reloads, journald prefixes.
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { callBusDaemon, type MessageBus } from "../../src/common/bus.js";
+import {
+  BUS_NAME,
+  CONTAINER_INTERFACE,
+  containerPath,
+  MANAGER_INTERFACE,
+  MANAGER_PATH,
+} from "../../src/common/bus-path.js";
+import { type Bundle, makeBundle, makeTempDir, uniqueId } from "../fixtures/bundle.js";
+import { BERTHD_MAIN, startBerthd, type TestBerthd, testConfig } from "../helpers/berthd.js";
+import { callMethod, getProperty, SignalRecorder, startBus, type TestBus } from "../helpers/dbus.js";
+
+interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs berthd to completion (for runs that must exit on their own). */
+function runBerthd(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<Finished> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BERTHD_MAIN, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...env },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`berthd ${args.join(" ")} did not exit in ${timeoutMs} ms:\n${stderr}`));
+    }, timeoutMs);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("berthd command line", () => {
+  test("--help documents every option; --version prints the version; a bad flag exits 2", async () => {
+    const help = await runBerthd(["--help"]);
+    assert.equal(help.code, 0);
+    for (const option of ["--bus-address", "--state-dir", "--config", "--help", "--version", "SIGHUP"]) {
+      assert.ok(help.stdout.includes(option), `--help mentions ${option}`);
+    }
+    const version = await runBerthd(["--version"]);
+    assert.equal(version.code, 0);
+    assert.match(version.stdout, /^berthd \d+\.\d+\.\d+\n$/);
+    const bad = await runBerthd(["--frobnicate"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^berthd: .*frobnicate/);
+    assert.ok(!/\n\s+at /.test(bad.stderr), "no stack trace");
+  });
+
+  test("a bad config file is refused at start with file, line and reason", async () => {
+    const dir = makeTempDir("badconf");
+    try {
+      const config = join(dir.path, "berthd.toml");
+      writeFileSync(config, 'default_runtime = "runc"\nmax_concurrent_starts = "lots"\n');
+      const result = await runBerthd([
+        "--bus-address",
+        "unix:path=/nonexistent/bus",
+        "--state-dir",
+        join(dir.path, "state"),
+        "--config",
+        config,
+      ]);
+      assert.equal(result.code, 1);
+      assert.ok(
+        result.stderr.includes(`${config}:2: "max_concurrent_starts" must be an integer`),
+        result.stderr,
+      );
+      assert.ok(!/\n\s+at /.test(result.stderr), "no stack trace");
+    } finally {
+      await dir.remove();
+    }
+  });
+});
+
+describe("berthd on a bus", () => {
+  let bus: TestBus;
+  let berthd: TestBerthd;
+  let client: MessageBus;
+  let bundle: Bundle;
+
+  before(async () => {
+    bus = await startBus();
+    berthd = await startBerthd({ bus });
+    client = await berthd.connect();
+    bundle = await makeBundle({ args: ["sleep", "120"] });
+  });
+  after(async () => {
+    await berthd?.cleanup();
+    await bus?.stop();
+    await bundle?.remove();
+  });
+
+  test("a second berthd refuses to start when the name is taken", async () => {
+    const dir = makeTempDir("second");
+    try {
+      const config = join(dir.path, "berthd.toml");
+      writeFileSync(config, testConfig());
+      const second = await runBerthd([
+        "--bus-address",
+        bus.address,
+        "--state-dir",
+        join(dir.path, "state"),
+        "--config",
+        config,
+      ]);
+      assert.equal(second.code, 1);
+      assert.match(second.stderr, /org\.berth\.Supervisor1 is already owned/);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  test("SIGHUP reloads the config; a bad file on reload keeps the old one", async (t) => {
+    const signals = await SignalRecorder.start(client);
+    t.after(() => {
+      writeFileSync(berthd.configPath, testConfig());
+      berthd.reload();
+    });
+    writeFileSync(berthd.configPath, testConfig({ maxConcurrentStarts: 4 }));
+    berthd.reload();
+    const changed = await signals.waitFor(
+      (s) =>
+        s.path === MANAGER_PATH &&
+        s.member === "PropertiesChanged" &&
+        "MaxConcurrentStarts" in (s.body[1] as object),
+    );
+    assert.equal((changed.body[1] as Record<string, { value: unknown }>).MaxConcurrentStarts!.value, 4);
+    assert.equal(await getProperty(client, MANAGER_PATH, MANAGER_INTERFACE, "MaxConcurrentStarts"), 4);
+
+    writeFileSync(berthd.configPath, "max_concurrent_starts = [\n");
+    berthd.reload();
+    const deadline = Date.now() + 10_000;
+    while (!berthd.output().includes("reload refused") && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.match(berthd.output(), /reload refused, keeping the old configuration: .*berthd\.toml:\d+: /);
+    assert.equal(await getProperty(client, MANAGER_PATH, MANAGER_INTERFACE, "MaxConcurrentStarts"), 4);
+  });
+
+  test("SIGTERM releases the name and leaves containers running; a restart re-exports them", async () => {
+    const id = uniqueId("survive");
+    await callMethod(client, MANAGER_PATH, MANAGER_INTERFACE, "RunContainer", "ssa{sv}", [
+      id,
+      bundle.path,
+      {},
+    ]);
+    const pid = (await getProperty(client, containerPath(id), CONTAINER_INTERFACE, "Pid")) as number;
+
+    assert.equal(await berthd.stop(), 0);
+    const [owned] = await callBusDaemon(client, "NameHasOwner", "s", [BUS_NAME]);
+    assert.equal(owned, false);
+    assert.ok(pidAlive(pid), "the container outlived berthd");
+    assert.match(berthd.output(), /stopped; containers keep running/);
+
+    await berthd.restart();
+    assert.equal(await getProperty(client, containerPath(id), CONTAINER_INTERFACE, "Status"), "running");
+    assert.equal(await getProperty(client, containerPath(id), CONTAINER_INTERFACE, "Pid"), pid);
+    await callMethod(client, containerPath(id), CONTAINER_INTERFACE, "Kill", "si", ["all", 9]);
+    assert.deepEqual(await callMethod(client, containerPath(id), CONTAINER_INTERFACE, "Wait"), [137]);
+    await callMethod(client, containerPath(id), CONTAINER_INTERFACE, "Delete");
+  });
+});
+
+describe("berthd logging", () => {
+  test("under journald (JOURNAL_STREAM set, stderr not a TTY) lines carry <N> priorities", async () => {
+    const berthd = await startBerthd({ env: { JOURNAL_STREAM: "8:12345" } });
+    try {
+      const lines = berthd.output().trim().split("\n");
+      assert.ok(lines.length > 0);
+      for (const line of lines) assert.match(line, /^<[0-7]>/, line);
+      assert.ok(
+        lines.some((line) => line.startsWith("<6>ready: serving org.berth.Supervisor1")),
+        lines.join("\n"),
+      );
+    } finally {
+      await berthd.cleanup();
+    }
+  });
+});
