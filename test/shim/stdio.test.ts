@@ -2,6 +2,7 @@
 // control commands (closestdin, resize) through control.fifo, and a terminal's pty.
 
 import assert from "node:assert/strict";
+import { closeSync, constants, openSync, readSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -10,12 +11,14 @@ import { parseCriLog, streamText } from "../helpers/cri-log.js";
 import { attachOutput, sendControl, writeFifo } from "../helpers/fifo.js";
 import { ShimEnv, waitForText } from "../helpers/shim.js";
 
+/** 63 characters: with its newline, 64 bytes a line, so sizes in MiB are whole lines. */
+const LINE = "0123456789abcdef".repeat(4).slice(0, 63);
+
 describe("shim stdio", () => {
   test("50 MB to stdout with no FIFO reader: the container exits 0 and the log has every byte", async (t) => {
     const size = 50 * 1024 * 1024;
-    const line = "0123456789abcdef".repeat(4).slice(0, 63); // 63 characters + newline = 64 bytes a line
     const env = await ShimEnv.create(t);
-    const bundle = await makeBundle({ args: ["sh", "-c", `yes ${line} | head -c ${size}`] });
+    const bundle = await makeBundle({ args: ["sh", "-c", `yes ${LINE} | head -c ${size}`] });
     t.after(() => bundle.remove());
     await env.createWithShim({ bundle: bundle.path });
     await env.start();
@@ -26,7 +29,32 @@ describe("shim stdio", () => {
     const records = parseCriLog(await readFile(join(env.stateDir, "log"), "utf8"));
     const stdout = streamText(records, "stdout");
     assert.equal(stdout.length, size);
-    assert.equal(stdout, `${line}\n`.repeat(size / 64));
+    assert.equal(stdout, `${LINE}\n`.repeat(size / 64));
+  });
+
+  test("a reader that attaches and never reads does not block the container", async (t) => {
+    const size = 20 * 1024 * 1024;
+    const env = await ShimEnv.create(t);
+    const bundle = await makeBundle({ args: ["sh", "-c", `yes ${LINE} | head -c ${size}`] });
+    t.after(() => bundle.remove());
+    await env.createWithShim({ bundle: bundle.path });
+    // A read end that is never read: the shim's FIFO fills, and it must keep draining the container.
+    const stuckReader = openSync(join(env.stateDir, "stdout"), constants.O_RDONLY | constants.O_NONBLOCK);
+    t.after(() => closeSync(stuckReader));
+    await env.start();
+    const exit = await env.waitExit(undefined, 60_000);
+    assert.equal(exit.exit_code, 0);
+    await env.waitShimGone();
+    const records = parseCriLog(await readFile(join(env.stateDir, "log"), "utf8"));
+    assert.equal(
+      streamText(records, "stdout"),
+      `${LINE}\n`.repeat(size / 64),
+      "the log still has everything",
+    );
+    // The shim did write to this reader (it is not the no-reader case): its FIFO holds the start.
+    const head = Buffer.alloc(64);
+    assert.equal(readSync(stuckReader, head), 64);
+    assert.equal(head.toString(), `${LINE}\n`);
   });
 
   test("stdin round trip: cat echoes what the stdin FIFO gets, closestdin ends it", async (t) => {
@@ -81,6 +109,22 @@ describe("shim stdio", () => {
     const records = parseCriLog(await readFile(join(env.stateDir, "log"), "utf8"));
     assert.match(streamText(records, "stdout"), /size=41 133/);
     assert.equal(streamText(records, "stderr"), "");
+  });
+
+  test("terminal stdin: input reaches the pty, closestdin sends end-of-file", async (t) => {
+    const env = await ShimEnv.create(t);
+    const bundle = await makeBundle({ args: ["sh", "-c", "cat; echo cat-done"], terminal: true });
+    t.after(() => bundle.remove());
+    await env.createWithShim({ bundle: bundle.path, terminal: true, stdin: true });
+    const stdout = attachOutput(join(env.stateDir, "stdout"));
+    t.after(() => stdout.close());
+    await env.start();
+    writeFifo(join(env.stateDir, "stdin"), "typed line\n");
+    // The pty echoes the input and cat repeats it: the line shows twice.
+    await stdout.waitFor(/typed line\r?\n(.|\n)*typed line\r?\n/);
+    sendControl(env.stateDir, "closestdin");
+    await stdout.waitFor(/cat-done/);
+    assert.equal((await env.waitExit()).exit_code, 0);
   });
 
   test("a reader attached mid-run sees live output, not what came before it", async (t) => {
