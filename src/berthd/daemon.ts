@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import dbus from "dbus-next";
-import { connectBus, type MessageBus } from "../common/bus.js";
+import { callBusDaemon, connectBus, type MessageBus, onDisconnect } from "../common/bus.js";
 import { BUS_NAME } from "../common/bus-path.js";
 import type { BerthdConfig, SupervisorApi } from "../common/types.js";
 import { VERSION } from "../common/version.js";
@@ -15,6 +15,9 @@ import { BusTransport } from "./dbus/bus-transport.js";
 import { ApiServer } from "./dbus/server.js";
 import { createLogger, type Logger } from "./log.js";
 import { Supervisor } from "./supervisor/supervisor.js";
+
+/** Stopping must not hang on a bus that no longer answers. */
+const RELEASE_TIMEOUT_MS = 5000;
 
 export interface DaemonOptions {
   busAddress: string;
@@ -86,8 +89,9 @@ export class Daemon {
 
     const bus = await connectBus(this.options.busAddress);
     this.bus = bus;
-    bus.on("error", (error: unknown) => {
-      this.log.error(`bus connection failed: ${errorText(error)}`);
+    onDisconnect(bus, (reason) => {
+      if (this.stopping) return;
+      this.log.error(`lost the bus connection (${reason}); exiting`);
       this.finish?.(1);
     });
     const api = new ApiServer(supervisor, this.log, { version: packageVersion() });
@@ -97,7 +101,7 @@ export class Daemon {
     api.start(transport);
     transport.start();
 
-    const reply = await bus.requestName(BUS_NAME, dbus.NameFlag.DO_NOT_QUEUE);
+    const [reply] = await callBusDaemon(bus, "RequestName", "su", [BUS_NAME, dbus.NameFlag.DO_NOT_QUEUE]);
     if (reply !== dbus.RequestNameReply.PRIMARY_OWNER) {
       throw new Error(
         `the bus name ${BUS_NAME} is already owned on ${this.options.busAddress} (another berthd is running?)`,
@@ -142,7 +146,7 @@ export class Daemon {
     const bus = this.bus;
     if (bus !== undefined) {
       try {
-        await bus.releaseName(BUS_NAME);
+        await callBusDaemon(bus, "ReleaseName", "s", [BUS_NAME], RELEASE_TIMEOUT_MS);
       } catch (error) {
         this.log.warn(`could not release ${BUS_NAME}: ${errorText(error)}`);
       }

@@ -1,6 +1,8 @@
 // Connecting to a D-Bus bus with dbus-next, and calling with a timeout (dbus-next has none).
 // Used by berthd (its own connection, and polkit calls) and by berthctl and tests.
 
+import type { EventEmitter } from "node:events";
+import type { Writable } from "node:stream";
 import dbus from "dbus-next";
 
 export type MessageBus = dbus.MessageBus;
@@ -94,6 +96,7 @@ export async function callBusDaemon(
   member: string,
   signature = "",
   body: unknown[] = [],
+  timeoutMs = DEFAULT_CALL_TIMEOUT_MS,
 ): Promise<unknown[]> {
   const reply = await callWithTimeout(
     bus,
@@ -105,6 +108,29 @@ export async function callBusDaemon(
       signature,
       body,
     }),
+    timeoutMs,
   );
   return reply?.body ?? [];
+}
+
+/** dbus-next keeps its connection private; these two needs are the only reasons to reach into it. */
+interface BusInternals {
+  _connection?: EventEmitter & { stream?: Writable };
+}
+
+/** The socket under a bus connection (to learn when a message with fds has been written). */
+export function connectionStream(bus: MessageBus): Writable | undefined {
+  return (bus as unknown as BusInternals)._connection?.stream;
+}
+
+/** Calls `listener` once when the connection ends or fails (dbus-next does not forward "end"). */
+export function onDisconnect(bus: MessageBus, listener: (reason: string) => void): void {
+  let called = false;
+  const once = (reason: string): void => {
+    if (called) return;
+    called = true;
+    listener(reason);
+  };
+  (bus as unknown as BusInternals)._connection?.on("end", () => once("the bus closed the connection"));
+  bus.on("error", (error: unknown) => once(error instanceof Error ? error.message : String(error)));
 }

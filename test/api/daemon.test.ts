@@ -188,6 +188,24 @@ describe("berthd on a bus", () => {
   });
 });
 
+describe("berthd without its bus", () => {
+  test("exits 1 with a clear line when the bus goes away (so a service manager restarts it)", async () => {
+    const bus = await startBus();
+    const berthd = await startBerthd({ bus });
+    try {
+      await bus.stop();
+      const deadline = Date.now() + 10_000;
+      while (!/lost the bus connection/.test(berthd.output()) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.match(berthd.output(), /lost the bus connection/);
+      assert.equal(await berthd.stop(), 1);
+    } finally {
+      await berthd.cleanup();
+    }
+  });
+});
+
 describe("berthd logging", () => {
   test("under journald (JOURNAL_STREAM set, stderr not a TTY) lines carry <N> priorities", async () => {
     const berthd = await startBerthd({ env: { JOURNAL_STREAM: "8:12345" } });

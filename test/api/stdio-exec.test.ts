@@ -2,7 +2,7 @@
 // against the real berthd, shim and runc.
 
 import assert from "node:assert/strict";
-import { closeSync, createReadStream, writeSync } from "node:fs";
+import { closeSync, createReadStream, readdirSync, writeSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { type MessageBus, Variant } from "../../src/common/bus.js";
 import {
@@ -90,6 +90,32 @@ describe("stdio, exec, pause/resume, stats", () => {
     await container(id, "CloseStdin");
     assert.deepEqual(await container(id, "Wait"), [0]);
     await container(id, "Delete");
+  });
+
+  test("OpenStdio leaks no fds in berthd: sent fds are closed, the rest go with the container", async () => {
+    const fdCount = () => readdirSync(`/proc/${berthd.pid}/fd`).length;
+    const id = await run(["sleep", "60"]);
+    await new Promise((r) => setTimeout(r, 200));
+    const baseline = fdCount();
+    for (let i = 0; i < 5; i++) {
+      const fds = (await container(id, "OpenStdio")) as number[];
+      for (const fd of fds) closeSync(fd);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    // Each call leaves the supervisor's placeholder writers for stdout and stderr (held until the shim
+    // is gone, docs/shim.md); the three fds sent to the caller must not stay open in berthd.
+    assert.ok(
+      fdCount() <= baseline + 2 * 5,
+      `berthd fds: ${baseline} before, ${fdCount()} after 5 OpenStdio`,
+    );
+    await container(id, "Kill", "si", ["all", 9]);
+    await container(id, "Wait");
+    await container(id, "Delete");
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(
+      fdCount() <= baseline,
+      `berthd fds: ${baseline} before, ${fdCount()} after the container is gone`,
+    );
   });
 
   test("terminal container: Resize reaches the pty (stty size)", async () => {

@@ -3,8 +3,7 @@
 // authorizer; replies carry unix fds when the method returns some; signals go out on the connection.
 
 import { closeSync } from "node:fs";
-import type { Writable } from "node:stream";
-import { Message, type MessageBus, MessageType } from "../../common/bus.js";
+import { connectionStream, Message, type MessageBus, MessageType } from "../../common/bus.js";
 import type { Logger } from "../log.js";
 import { BusAuthorizer } from "./authorize.js";
 import { toReplyError } from "./reply-error.js";
@@ -13,15 +12,11 @@ import type { ApiServer, SignalSink } from "./server.js";
 // dbus-next's typings declare newError's first parameter as a string; it is the call being answered.
 const newError = Message.newError as unknown as (call: Message, name: string, text: string) => Message;
 
+const ACCESS_DENIED = "org.freedesktop.DBus.Error.AccessDenied";
 const NO_REPLY_EXPECTED = 0x1;
 const ALLOW_INTERACTIVE_AUTHORIZATION = 0x4;
 const FD_CLOSE_POLL_MS = 10;
 const FD_CLOSE_MAX_WAIT_MS = 30_000;
-
-/** dbus-next keeps its socket private; fds must stay open until the socket has written them. */
-function connectionStream(bus: MessageBus): Writable | undefined {
-  return (bus as unknown as { _connection?: { stream?: Writable } })._connection?.stream;
-}
 
 export class BusTransport implements SignalSink {
   private readonly authorizer: BusAuthorizer;
@@ -72,7 +67,9 @@ export class BusTransport implements SignalSink {
       reply = Message.newMethodReturn(message, result.signature, result.body);
     } catch (error) {
       const { name, message: text } = toReplyError(error, callName, this.log);
-      this.log.debug(`${callName} from ${sender}: ${name}: ${text}`);
+      // Refused changes are worth an admin's attention; ordinary failures are the caller's business.
+      const level = name === ACCESS_DENIED ? "info" : "debug";
+      this.log.log(level, `${callName} from ${sender} refused: ${name}: ${text}`);
       reply = newError(message, name, text);
     }
     if ((message.flags & NO_REPLY_EXPECTED) !== 0) {
@@ -87,7 +84,7 @@ export class BusTransport implements SignalSink {
     if (fds.length > 0) this.closeWhenWritten(fds);
   }
 
-  /** Closes our copies of sent fds once the socket has written the message carrying them. */
+  /** Closes our copies of sent fds once the socket has written the message carrying them (fds must stay open until then). */
   private closeWhenWritten(fds: number[]): void {
     const stream = connectionStream(this.bus);
     const started = Date.now();
