@@ -4,7 +4,9 @@
 // datagram sockets, so a few lines of python3 receive and hand each datagram over as base64.
 
 import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { makeTempDir } from "../fixtures/temp.js";
 
 /** One journal entry: its fields (a repeated field keeps its last value). */
 export type JournalEntry = Record<string, string>;
@@ -61,14 +63,18 @@ export interface JournalReceiver {
   readonly entries: JournalEntry[];
   /** Resolves with the first entry for which `match` is true; rejects after `timeoutMs`. */
   waitFor(match: (entry: JournalEntry) => boolean, timeoutMs?: number): Promise<JournalEntry>;
-  close(): void;
+  /** Stops the receiver and removes its socket. */
+  close(): Promise<void>;
 }
 
-/** Binds a datagram socket at `socketPath` (which must not exist) and collects what arrives. */
-export async function startJournalReceiver(socketPath: string): Promise<JournalReceiver> {
+/** Binds a datagram socket in a temp dir of its own and collects what arrives. */
+export async function startJournalReceiver(): Promise<JournalReceiver> {
+  const dir = makeTempDir("journal");
+  const socketPath = join(dir.path, "socket");
   const child: ChildProcess = spawn("python3", ["-c", RECEIVER, socketPath], {
     stdio: ["pipe", "pipe", "inherit"],
   });
+  const exited = new Promise((r) => child.once("exit", r));
   const entries: JournalEntry[] = [];
   const lines = createInterface({ input: child.stdout! });
   await new Promise<void>((resolve, reject) => {
@@ -91,9 +97,11 @@ export async function startJournalReceiver(socketPath: string): Promise<JournalR
         await new Promise((r) => setTimeout(r, 20));
       }
     },
-    close() {
+    async close() {
       child.stdin!.end();
       child.kill();
+      await exited;
+      await dir.remove();
     },
   };
 }

@@ -34,6 +34,9 @@ describe("shim lifecycle", () => {
       "the first process's stdout/stderr end with it (berthd reads them to EOF)",
     );
 
+    // exit.fifo gives no EOF while the shim lives.
+    await assert.rejects(env.waitShimGone(undefined, 300), /still holds exit\.fifo/);
+
     await env.start();
     assert.equal(parentPid(initPid), shimPid);
     assert.equal((await env.state())?.status, "running");

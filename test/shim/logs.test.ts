@@ -74,7 +74,7 @@ describe("shim log drivers", () => {
   // The real journald is tested in the systemd sandbox.
   test("journald: native protocol datagrams with the container's fields", async (t) => {
     const env = await ShimEnv.create(t);
-    const journal = await startJournalReceiver(join(env.dir, "journal.socket"));
+    const journal = await startJournalReceiver();
     t.after(() => journal.close());
     const bundle = await makeBundle({ args: ["sh", "-c", SCRIPT] });
     t.after(() => bundle.remove());
