@@ -11,12 +11,13 @@
 //   await env.start();
 //   assert.equal((await env.waitExit()).exit_code, 3);
 
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { LogDriver } from "../../src/common/types.js";
+import { atExit } from "../fixtures/exit-cleanup.js";
 import type { OciProcess } from "../fixtures/oci-spec.js";
 import { makeTempDir, uniqueId } from "../fixtures/temp.js";
 import { waitShimGone } from "./fifo.js";
@@ -170,12 +171,17 @@ export class ShimEnv {
     this.runtimeRoot = join(dir, "runtime-root");
   }
 
-  /** Makes the temp dirs and registers the cleanup with `t.after`. */
+  /**
+   * Makes the temp dirs and registers the cleanup with `t.after`, and a last-resort one for a test
+   * process that ends without running its hooks.
+   */
   static async create(t: AfterHook, options: ShimEnvOptions = {}): Promise<ShimEnv> {
     const temp = makeTempDir("shim");
     const env = new ShimEnv(options.id ?? uniqueId("shim"), options.runtime ?? runc(), temp.path);
+    const unregister = atExit(() => env.killEverythingNow());
     t.after(async () => {
       await env.cleanup();
+      unregister();
       await temp.remove();
     });
     await mkdir(env.stateDir);
@@ -343,6 +349,27 @@ export class ShimEnv {
       await new Promise((r) => setTimeout(r, 50));
       pids = pids.filter(processAlive);
     }
+    this.killProcessesMentioningDir();
+  }
+
+  /** The synchronous last resort, as the process ends: delete -f the container, SIGKILL the rest. */
+  private killEverythingNow(): void {
+    try {
+      execFileSync(
+        this.runtime.path,
+        [...this.runtime.globalArgs, "--root", this.runtimeRoot, "delete", "-f", this.id],
+        {
+          stdio: "ignore",
+          timeout: 10_000,
+        },
+      );
+    } catch {
+      // no such container
+    }
+    this.killProcessesMentioningDir();
+  }
+
+  private killProcessesMentioningDir(): void {
     for (const pid of processesMentioning(this.dir)) {
       try {
         process.kill(pid, "SIGKILL");
