@@ -5,7 +5,13 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { listenFds, notify, Watchdog, watchdogUsec } from "../../src/berthd/systemd/notify.js";
+import {
+  childEnvironment,
+  listenFds,
+  notify,
+  Watchdog,
+  watchdogUsec,
+} from "../../src/berthd/systemd/notify.js";
 import { uniqueId } from "../fixtures/bundle.js";
 import { CHECKOUT, Sandbox } from "./sandbox.js";
 
@@ -46,6 +52,20 @@ test("without a service manager every call is a no-op", () => {
   watchdog.start();
   assert.equal(watchdog.intervalMs, undefined);
   watchdog.stop();
+});
+
+test("childEnvironment() keeps the service manager's variables from children (runc would wait on them)", () => {
+  const env = {
+    PATH: "/usr/bin",
+    NOTIFY_SOCKET: "/run/systemd/notify",
+    WATCHDOG_USEC: "20000000",
+    WATCHDOG_PID: "7",
+    LISTEN_FDS: "1",
+    LISTEN_PID: "7",
+    LISTEN_FDNAMES: "berthd.socket",
+  };
+  assert.deepEqual(childEnvironment(env), { PATH: "/usr/bin" });
+  assert.equal(env.NOTIFY_SOCKET, "/run/systemd/notify", "the input is left alone");
 });
 
 test("READY=1, STATUS (printf-looking text passed as data) and watchdog pings reach systemd", async () => {

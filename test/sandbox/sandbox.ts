@@ -23,6 +23,7 @@ import {
   readFileSync,
   rmdirSync,
   rmSync,
+  writeFileSync,
 } from "node:fs";
 import { readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { constants, tmpdir } from "node:os";
@@ -216,13 +217,18 @@ export class Sandbox {
   async down(): Promise<void> {
     const state = this.state;
     if (state === undefined) return;
+    const deadline = Date.now() + 10_000;
     if (state.pid !== 0) {
       signal(state.pid, "SIGKILL");
-      await waitGone(state.pid, Date.now() + 10_000);
+      // Gone means reaped, which the kernel does only once every process of the namespace is dead.
+      while (existsSync(`/proc/${state.pid}`) && Date.now() < deadline) {
+        thaw(state.dir);
+        await sleep(20);
+      }
     } else {
       await killOrphanBoot(state.dir);
     }
-    await removeCgroups(state.dir, Date.now() + 10_000);
+    await removeCgroups(state.dir, deadline);
     await rm(state.dir, { recursive: true, force: true, maxRetries: 3 });
     this.state = undefined;
     liveSandboxes.delete(this);
@@ -237,6 +243,7 @@ export class Sandbox {
     for (const cg of readCgroupList(state.dir)) {
       while (!removeTreeSync(cg) && Date.now() < deadline) {
         // The kernel is still killing the namespace's processes: spin briefly.
+        thaw(state.dir);
       }
     }
     rmSync(state.dir, { recursive: true, force: true });
@@ -334,6 +341,7 @@ async function removeCgroups(dir: string, deadline: number): Promise<void> {
         if (Date.now() > deadline) {
           throw new SandboxError(`sandbox: cannot remove cgroup ${cg}: ${(error as Error).message}`);
         }
+        thaw(dir);
         await sleep(50);
       }
     }
@@ -367,9 +375,25 @@ function removeTreeSync(path: string): boolean {
   }
 }
 
-async function waitGone(pid: number, deadline: number): Promise<void> {
-  // Gone means reaped: a zombie PID 1 still holds the namespace's cgroups.
-  while (existsSync(`/proc/${pid}`) && Date.now() < deadline) await sleep(20);
+/**
+ * Thaws every frozen cgroup of the sandbox: a frozen process cannot die, and runc's systemd driver
+ * freezes a container's cgroup while it applies limits (a runc killed then leaves it frozen).
+ */
+function thaw(dir: string): void {
+  const walk = (path: string, file: string, value: string): void => {
+    try {
+      writeFileSync(join(path, file), value);
+      for (const entry of readdirSync(path, { withFileTypes: true })) {
+        if (entry.isDirectory()) walk(join(path, entry.name), file, value);
+      }
+    } catch {
+      // Removed meanwhile: nothing to thaw.
+    }
+  };
+  for (const cg of readCgroupList(dir)) {
+    if (cg.startsWith("/sys/fs/cgroup/freezer/")) walk(cg, "freezer.state", "THAWED");
+    else if (cg.startsWith("/sys/fs/cgroup/unified/")) walk(cg, "cgroup.freeze", "0");
+  }
 }
 
 function signal(pid: number, name: NodeJS.Signals): void {

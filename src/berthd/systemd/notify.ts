@@ -94,6 +94,27 @@ export function listenFds(unset = true): number[] {
 }
 
 /**
+ * The variables through which the service manager talks to berthd alone. They must not reach the
+ * shims, runtimes or containers: a runc that sees NOTIFY_SOCKET proxies it into the container and
+ * `runc run -d` / `runc start` then waits for the container's own READY=1, which never comes.
+ */
+export const SERVICE_MANAGER_VARIABLES = [
+  "NOTIFY_SOCKET",
+  "WATCHDOG_USEC",
+  "WATCHDOG_PID",
+  "LISTEN_FDS",
+  "LISTEN_PID",
+  "LISTEN_FDNAMES",
+] as const;
+
+/** A copy of `env` for a child process: without SERVICE_MANAGER_VARIABLES. */
+export function childEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const copy = { ...env };
+  for (const name of SERVICE_MANAGER_VARIABLES) delete copy[name];
+  return copy;
+}
+
+/**
  * Sends WATCHDOG=1 at half of WATCHDOG_USEC while started, so a berthd whose event loop stops turning
  * is restarted by systemd. Does nothing when the service has no watchdog.
  */
