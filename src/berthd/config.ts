@@ -75,8 +75,9 @@ function isCgroupV2(): boolean {
 }
 
 /**
- * The runtimes found in PATH. crun 1.8 cannot drive v1 controllers with its cgroupfs manager, so on a
- * hybrid/v1 host without systemd it runs with cgroups disabled (runc handles v1 fine).
+ * The runtimes found in PATH. The supervisor adds the systemd driver's flag itself. crun 1.8 cannot
+ * drive v1 controllers with its cgroupfs manager, so on a hybrid/v1 host with the cgroupfs driver it
+ * runs with cgroups disabled (runc handles v1 fine).
  */
 function defaultRuntimes(cgroupDriver: CgroupDriver): RuntimeConfig[] {
   const runtimes: RuntimeConfig[] = [];
@@ -84,12 +85,7 @@ function defaultRuntimes(cgroupDriver: CgroupDriver): RuntimeConfig[] {
   if (runc !== undefined) runtimes.push({ name: "runc", path: runc, args: [] });
   const crun = findInPath("crun");
   if (crun !== undefined) {
-    const args =
-      cgroupDriver === "systemd"
-        ? ["--cgroup-manager=systemd"]
-        : isCgroupV2()
-          ? []
-          : ["--cgroup-manager=disabled"];
+    const args = cgroupDriver === "cgroupfs" && !isCgroupV2() ? ["--cgroup-manager=disabled"] : [];
     runtimes.push({ name: "crun", path: crun, args });
   }
   return runtimes;

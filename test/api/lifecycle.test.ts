@@ -150,6 +150,48 @@ describe("container lifecycle over D-Bus", () => {
     assert.equal(existsSync(join(berthd.stateDir, "containers", id)), false);
   });
 
+  test("Runtime option: a container under crun", async () => {
+    const id = uniqueId("crun");
+    const b = await bundle(["sh", "-c", "exit 7"]);
+    await manager("RunContainer", "ssa{sv}", [id, b.path, { Runtime: new Variant("s", "crun") }]);
+    assert.equal(await getProperty(client, containerPath(id), CONTAINER_INTERFACE, "Runtime"), "crun");
+    assert.deepEqual(await container(id, "Wait"), [7]);
+    await container(id, "Delete");
+  });
+
+  test("ActiveStarts and QueuedStarts are live: PropertiesChanged while starts queue behind the limit", async () => {
+    const set = (value: number) =>
+      callMethod(client, MANAGER_PATH, "org.freedesktop.DBus.Properties", "Set", "ssv", [
+        MANAGER_INTERFACE,
+        "MaxConcurrentStarts",
+        new Variant("u", value),
+      ]);
+    await set(1);
+    const from = signals.mark();
+    try {
+      const ids = [uniqueId("q"), uniqueId("q"), uniqueId("q")];
+      const b = await bundle(["sh", "-c", "exit 0"]);
+      await Promise.all(ids.map((id) => manager("RunContainer", "ssa{sv}", [id, b.path, {}])));
+      const counters = signals.signals
+        .slice(from)
+        .filter((s) => s.path === MANAGER_PATH && s.member === "PropertiesChanged")
+        .map((s) => s.body[1] as Record<string, { value: number }>);
+      const active = counters.flatMap((c) => (c.ActiveStarts === undefined ? [] : [c.ActiveStarts.value]));
+      const queued = counters.flatMap((c) => (c.QueuedStarts === undefined ? [] : [c.QueuedStarts.value]));
+      assert.ok(active.includes(1), `ActiveStarts reported: ${active}`);
+      assert.ok(Math.max(...active) <= 1, `ActiveStarts never above the limit: ${active}`);
+      assert.ok(Math.max(...queued) >= 1, `some starts queued: ${queued}`);
+      assert.equal(await getProperty(client, MANAGER_PATH, MANAGER_INTERFACE, "ActiveStarts"), 0);
+      assert.equal(await getProperty(client, MANAGER_PATH, MANAGER_INTERFACE, "QueuedStarts"), 0);
+      for (const id of ids) {
+        await container(id, "Wait");
+        await container(id, "Delete");
+      }
+    } finally {
+      await set(10);
+    }
+  });
+
   test("Manager properties: Version, DefaultRuntime, Runtimes, MaxConcurrentStarts (writable), start counters", async () => {
     const get = (name: string) => getProperty(client, MANAGER_PATH, MANAGER_INTERFACE, name);
     assert.match((await get("Version")) as string, /^\d+\.\d+\.\d+/);
@@ -164,6 +206,7 @@ describe("container lifecycle over D-Bus", () => {
         "MaxConcurrentStarts",
         value,
       ]);
+    const mark = signals.mark();
     await set(new Variant("u", 3));
     assert.equal(await get("MaxConcurrentStarts"), 3);
     const changed = await signals.waitFor(
@@ -171,6 +214,8 @@ describe("container lifecycle over D-Bus", () => {
         s.member === "PropertiesChanged" &&
         s.path === MANAGER_PATH &&
         "MaxConcurrentStarts" in (s.body[1] as object),
+      20_000,
+      mark,
     );
     assert.equal((changed.body[1] as Record<string, { value: unknown }>).MaxConcurrentStarts!.value, 3);
     assert.equal(await errorName(set(new Variant("u", 0))), "org.berth.Supervisor1.Error.InvalidArgument");

@@ -248,11 +248,23 @@ export class SignalRecorder {
     return this.signals.filter((s) => s.path === path || (subtree && s.path.startsWith(`${path}/`)));
   }
 
-  /** Resolves with the first recorded signal matching `predicate` (already recorded or future). */
-  async waitFor(predicate: (signal: RecordedSignal) => boolean, timeoutMs = 20_000): Promise<RecordedSignal> {
+  /** A position in the record, for waitFor(…, since) to look only at later signals. */
+  mark(): number {
+    return this.signals.length;
+  }
+
+  /**
+   * Resolves with the first recorded signal matching `predicate` (already recorded or future), looking
+   * only at signals recorded after `since` (a mark()).
+   */
+  async waitFor(
+    predicate: (signal: RecordedSignal) => boolean,
+    timeoutMs = 20_000,
+    since = 0,
+  ): Promise<RecordedSignal> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const found = this.signals.find(predicate);
+      const found = this.signals.slice(since).find(predicate);
       if (found !== undefined) return found;
       const left = deadline - Date.now();
       if (left <= 0) {
