@@ -39,4 +39,23 @@ describe("shim exec", () => {
     assert.equal((await env.state())?.status, "running");
     await assert.rejects(readFile(join(env.stateDir, "exit.json")), { code: "ENOENT" });
   });
+
+  test("a terminal exec starts at its process.json consoleSize", async (t) => {
+    const env = await ShimEnv.create(t);
+    const bundle = await makeBundle({ args: ["sleep", "1000"] });
+    t.after(() => bundle.remove());
+    await env.createWithShim({ bundle: bundle.path });
+    await env.start();
+    const execId = uniqueId("exec");
+    const spec = processSpec({
+      args: ["sh", "-c", 'echo "size=$(stty size)"'],
+      terminal: true,
+      consoleSize: { width: 111, height: 33 },
+    });
+    await env.createWithShim({ execId, process: spec, terminal: true });
+    assert.equal((await env.waitExit(execId)).exit_code, 0);
+    await env.waitShimGone(execId);
+    const records = parseCriLog(await readFile(join(env.stateDirOf(execId), "log"), "utf8"));
+    assert.match(streamText(records, "stdout"), /size=33 111\r?\n/);
+  });
 });
