@@ -54,6 +54,7 @@ describe("shim bad input", () => {
     const run = await env.runShim({ bundle: bundle.path, timeoutMs: FAIL_FAST_MS });
     assert.equal(run.code, 1);
     // runc says "invalid character 'n' looking for beginning of object key string".
+    assert.ok(run.stderr.startsWith(`berth-shim: runc create ${env.id}: `), `stderr: ${run.stderr}`);
     assert.match(run.stderr, /invalid character|config\.json/i);
     await assertNothingLeft(env, run);
   });
@@ -82,13 +83,17 @@ describe("shim bad input", () => {
 
   test("exec into a container that does not exist: exit 1, nothing but process.json left", async (t) => {
     const env = await ShimEnv.create(t);
+    const execId = uniqueId("exec");
     const run = await env.runShim({
-      execId: uniqueId("exec"),
+      execId,
       process: processSpec({ args: ["true"] }),
       timeoutMs: FAIL_FAST_MS,
     });
     assert.equal(run.code, 1);
-    assert.ok(run.stderr.includes(env.id), `stderr: ${run.stderr}`);
+    assert.ok(
+      run.stderr.startsWith(`berth-shim: runc exec ${execId} in container ${env.id}: `),
+      `stderr: ${run.stderr}`,
+    );
     await assertNothingLeft(env, run, ["process.json"]);
   });
 });

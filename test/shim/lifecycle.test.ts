@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { makeBundle } from "../fixtures/bundle.js";
@@ -27,7 +27,11 @@ describe("shim lifecycle", () => {
     }
     assert.equal(existsSync(join(env.stateDir, "exit.json")), false);
     assert.equal(existsSync(join(env.stateDir, "console.sock")), false);
+    assert.ok(existsSync(join(env.stateDir, "runtime.log")), "the runtime logs to runtime.log");
     assert.equal(run.stderr, "");
+    // Detached from everything its starter gave it.
+    for (const fd of [0, 1, 2]) assert.equal(readlinkSync(`/proc/${shimPid}/fd/${fd}`), "/dev/null");
+    assert.equal(readlinkSync(`/proc/${shimPid}/cwd`), "/");
     assert.equal(
       run.stdioClosed,
       true,
@@ -87,5 +91,40 @@ describe("shim lifecycle", () => {
     const exit = await env.waitExit();
     assert.equal(exit.exit_code, 42);
     await env.waitShimGone();
+  });
+
+  test("the shim ignores SIGTERM, SIGINT and SIGHUP: it ends when its process does", async (t) => {
+    const env = await ShimEnv.create(t);
+    const bundle = await makeBundle({ args: ["sh", "-c", "read line; exit 9"] });
+    t.after(() => bundle.remove());
+    await env.createWithShim({ bundle: bundle.path, stdin: true });
+    await env.start();
+    const shimPid = await env.shimPid();
+    for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.kill(shimPid, signal);
+    await assert.rejects(env.waitShimGone(undefined, 300), /still holds exit\.fifo/);
+    assert.ok(processAlive(shimPid));
+    assert.equal((await env.state())?.status, "running");
+    writeFifo(join(env.stateDir, "stdin"), "go\n");
+    assert.equal((await env.waitExit()).exit_code, 9);
+  });
+
+  test("a second shim on a live state dir is refused and leaves the first one's files alone", async (t) => {
+    const env = await ShimEnv.create(t);
+    const bundle = await makeBundle({ args: ["sh", "-c", "read line; exit 6"] });
+    t.after(() => bundle.remove());
+    await env.createWithShim({ bundle: bundle.path, stdin: true });
+    const shimPid = await env.shimPid();
+    const second = await env.runShim({ bundle: bundle.path, stdin: true, timeoutMs: 10_000 });
+    assert.equal(second.code, 1);
+    assert.notEqual(second.stderr, "");
+    for (const name of ["exit.fifo", "control.fifo", "stdin", "stdout", "stderr"]) {
+      assert.ok(statSync(join(env.stateDir, name)).isFIFO(), `${name} is still there`);
+    }
+    assert.equal(await env.shimPid(), shimPid);
+    assert.ok(processAlive(shimPid));
+    // The first shim still does its whole job.
+    await env.start();
+    writeFifo(join(env.stateDir, "stdin"), "go\n");
+    assert.equal((await env.waitExit()).exit_code, 6);
   });
 });

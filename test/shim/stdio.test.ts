@@ -77,6 +77,21 @@ describe("shim stdio", () => {
     assert.equal(stdout.text(), "hello through the shim\nsecond writer\n");
   });
 
+  test("closestdin right after input: the input written before it is not lost", async (t) => {
+    const env = await ShimEnv.create(t);
+    const bundle = await makeBundle({ args: ["sh", "-c", "cat; echo end"] });
+    t.after(() => bundle.remove());
+    await env.createWithShim({ bundle: bundle.path, stdin: true });
+    await env.start();
+    const input = `${LINE}\n`.repeat(1024); // 64 KiB
+    writeFifo(join(env.stateDir, "stdin"), input);
+    sendControl(env.stateDir, "closestdin");
+    assert.equal((await env.waitExit()).exit_code, 0);
+    await env.waitShimGone();
+    const records = parseCriLog(await readFile(join(env.stateDir, "log"), "utf8"));
+    assert.equal(streamText(records, "stdout"), `${input}end\n`);
+  });
+
   test("without --stdin the container's stdin is at EOF", async (t) => {
     const env = await ShimEnv.create(t);
     const bundle = await makeBundle({ args: ["sh", "-c", "cat; echo cat-ended"] });
