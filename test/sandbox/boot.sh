@@ -107,6 +107,10 @@ for timer in "$root"/lib/systemd/system/*.timer "$root"/etc/systemd/system/timer
   [ -e "$timer" ] && ln -sf /dev/null "$root/etc/systemd/system/$(basename "$timer")"
 done
 
+# The host's kernel messages are no business of the sandbox's journal.
+mkdir -p "$root/etc/systemd/journald.conf.d"
+printf '[Journal]\nReadKMsg=no\n' >"$root/etc/systemd/journald.conf.d/berth-sandbox.conf"
+
 mkdir -p "$root/oldroot"
 cd "$root"
 pivot_root . oldroot

@@ -3,13 +3,14 @@
 // nothing behind.
 
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { cp } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { callWithTimeout, connectBus, Message } from "../../src/common/bus.js";
 import { makeBundle, uniqueId } from "../fixtures/bundle.js";
-import { Sandbox } from "./sandbox.js";
+import { CHECKOUT, Sandbox } from "./sandbox.js";
 
 const sandbox = new Sandbox();
 
@@ -40,6 +41,14 @@ test("systemd is PID 1 inside and the system is running", async () => {
   assert.equal((await sandbox.execOk("cat", ["/proc/1/comm"])).trim(), "systemd");
   // The sandbox's mounts live in its own mount namespace only.
   assert.ok(!readFileSync("/proc/self/mounts", "utf8").includes(sandbox.dir));
+});
+
+test("exec() runs in the sandbox's root, in the given directory, with the given input", async () => {
+  const result = await sandbox.exec("sh", ["-c", "pwd; cat; test -e /run/systemd/private"], {
+    cwd: "/run/systemd",
+    input: "from stdin\n",
+  });
+  assert.deepEqual(result, { code: 0, stdout: "/run/systemd\nfrom stdin\n", stderr: "" });
 });
 
 test("journald stores what systemd-cat sends", async () => {
@@ -114,6 +123,27 @@ test("runc runs a busybox container with the systemd cgroup driver in berth.slic
     const r = await sandbox.exec("systemctl", ["is-active", unit]);
     return r.stdout.trim() === "active" ? undefined : true;
   });
+});
+
+test("the CLI boots a sandbox that outlives it, runs commands in it and tears it down", async () => {
+  const cli = join(CHECKOUT, "dist/test/sandbox/cli.js");
+  const up = spawnSync(process.execPath, [cli, "up"], { encoding: "utf8" });
+  assert.equal(up.status, 0, up.stderr);
+  const dir = up.stdout.trim();
+  try {
+    const running = spawnSync(process.execPath, [cli, "exec", dir, "systemctl", "is-system-running"], {
+      encoding: "utf8",
+    });
+    assert.deepEqual([running.status, running.stdout], [0, "running\n"]);
+    const failing = spawnSync(process.execPath, [cli, "exec", dir, "sh", "-c", "echo oops >&2; exit 7"], {
+      encoding: "utf8",
+    });
+    assert.deepEqual([failing.status, failing.stderr], [7, "oops\n"]);
+  } finally {
+    const down = spawnSync(process.execPath, [cli, "down", dir], { encoding: "utf8" });
+    assert.equal(down.status, 0, down.stderr);
+  }
+  assert.equal(existsSync(dir), false);
 });
 
 test("a second sandbox at the same time sees nothing of the first, and down() leaves nothing", async () => {

@@ -118,6 +118,10 @@ export class Sandbox {
   /** Boots the sandbox and waits until systemd says running (or degraded: the failed units are printed). */
   async up(): Promise<void> {
     if (this.state !== undefined) throw new SandboxError("sandbox: already up");
+    if (existsSync("/sys/fs/cgroup/cgroup.controllers")) {
+      // boot.sh lays out cgroups the way a v1 or hybrid host has them; a pure v2 host needs its own layout.
+      throw new SandboxError("sandbox: pure cgroup v2 hosts are not supported yet (this one has v2 only)");
+    }
     const dir = mkdtempSync(join(tmpdir(), "berth-sandbox-"));
     mkdirSync(join(dir, "t"));
     mkdirSync(join(dir, "shared"));
@@ -161,11 +165,12 @@ export class Sandbox {
     // in its own cgroup namespace, and every process inside dies with the sandbox.
     const cgroups = readFileSync(join(dir, "cgroups"), "utf8").trim().split("\n");
     const joinCgroups = cgroups.map((cg) => `echo $$ >'${cg}/cgroup.procs' || exit 125`).join("; ");
-    const wd = options.cwd ?? "/";
-    const script = `${joinCgroups}; exec nsenter -t ${pid} -m -p -u -i -C --wd='${wd}' -- "$@"`;
+    // -r and -w take PID 1's root and cwd: a path given to --wd would be looked up on the host.
+    const script = `${joinCgroups}; exec nsenter -t ${pid} -m -p -u -i -C -r -w -- "$@"`;
+    const command = options.cwd === undefined ? [cmd, ...args] : ["env", "-C", options.cwd, cmd, ...args];
     const timeoutMs = options.timeoutMs ?? 60_000;
     return new Promise((resolvePromise, reject) => {
-      const child = spawn("/bin/sh", ["-c", script, "sh", cmd, ...args], {
+      const child = spawn("/bin/sh", ["-c", script, "sh", ...command], {
         stdio: ["pipe", "pipe", "pipe"],
         env: { PATH: INSIDE_PATH, LANG: "C.UTF-8", ...options.env },
       });
@@ -254,6 +259,14 @@ export class Sandbox {
     liveSandboxes.add(this);
     if (!exitHookInstalled) {
       process.on("exit", killAllAtExit);
+      // A test runner stops a file that overran its time with a signal, and the default action skips
+      // "exit" hooks: tear down first, then die of the same signal as before.
+      for (const name of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+        process.once(name, () => {
+          killAllAtExit();
+          process.kill(process.pid, name);
+        });
+      }
       exitHookInstalled = true;
     }
   }
