@@ -4,7 +4,7 @@
 # valgrind for the shim's memcheck) and the npm dependencies. Says what it does; does nothing twice.
 set -euo pipefail
 
-debs=(runc crun busybox-static dbus libsystemd-dev valgrind clang-format gcc make libc6-dev
+debs=(runc crun busybox-static dbus libsystemd-dev valgrind clang-format gcc make libc6-dev systemd polkitd
   util-linux procps iproute2 psmisc)
 missing=()
 for p in "${debs[@]}"; do
