@@ -3,9 +3,10 @@
 
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { makeBundle } from "../fixtures/bundle.js";
+import { makeBundle, processSpec, uniqueId } from "../fixtures/bundle.js";
 import { attachOutput, sendControl, writeFifo } from "../helpers/fifo.js";
 import { ShimEnv, waitForText } from "../helpers/shim.js";
 
@@ -25,20 +26,29 @@ function valgrind(logDir: string): string[] {
   ];
 }
 
-/** Checks the memcheck report of `pid`, waiting for its summary (written as the process ends). */
-async function assertClean(logDir: string, pid: number, what: string): Promise<void> {
-  const log = await waitForText(join(logDir, `valgrind.${pid}.log`), "ERROR SUMMARY:", 30_000);
+function assertReportClean(log: string, what: string): void {
   assert.match(log, /ERROR SUMMARY: 0 errors/, `${what}: memcheck errors\n${log}`);
   assert.doesNotMatch(log, /definitely lost: [1-9]/, `${what}: definite leak\n${log}`);
 }
 
-/** Every memcheck report in `logDir` that has a summary (runtime children exec'd before summarising). */
-function assertAllClean(logDir: string): void {
+/** Checks the memcheck report of `pid`, waiting for its summary (written as the process ends). */
+async function assertClean(logDir: string, pid: number, what: string): Promise<void> {
+  assertReportClean(await waitForText(join(logDir, `valgrind.${pid}.log`), "ERROR SUMMARY:", 30_000), what);
+}
+
+/**
+ * Checks every memcheck report in `logDir` that has a summary (the shim's children that exec the
+ * runtime have none) and returns how many there were.
+ */
+function assertAllClean(logDir: string): number {
+  let summaries = 0;
   for (const name of readdirSync(logDir).filter((n) => /^valgrind\.\d+\.log$/.test(n))) {
     const log = readFileSync(join(logDir, name), "utf8");
     if (!log.includes("ERROR SUMMARY:")) continue;
-    assert.match(log, /ERROR SUMMARY: 0 errors/, `${name}\n${log}`);
+    assertReportClean(log, name);
+    summaries++;
   }
+  return summaries;
 }
 
 describe("shim under valgrind", () => {
@@ -94,5 +104,43 @@ describe("shim under valgrind", () => {
     await assertClean(env.dir, run.pid, "first process");
     await assertClean(env.dir, shimPid, "long-lived shim");
     assertAllClean(env.dir);
+  });
+
+  test("exec with stdin: no errors, no definite leaks", async (t) => {
+    const env = await ShimEnv.create(t);
+    const bundle = await makeBundle({ args: ["sleep", "1000"] });
+    t.after(() => bundle.remove());
+    await env.createWithShim({ bundle: bundle.path });
+    await env.start();
+    const execId = uniqueId("exec");
+    const spec = processSpec({ args: ["sh", "-c", 'read line; echo "exec got $line"; exit 3'] });
+    const run = await env.runShim({
+      execId,
+      process: spec,
+      stdin: true,
+      wrapper: valgrind(env.dir),
+      timeoutMs: 60_000,
+    });
+    assert.equal(run.code, 0, run.stderr);
+    writeFifo(join(env.stateDirOf(execId), "stdin"), "input\n");
+    assert.equal((await env.waitExit(execId, 60_000)).exit_code, 3);
+    const shimPid = await env.shimPid(execId);
+    await env.waitShimGone(execId, 60_000);
+    assert.match(readFileSync(join(env.stateDirOf(execId), "log"), "utf8"), /exec got input/);
+    await assertClean(env.dir, run.pid, "first process");
+    await assertClean(env.dir, shimPid, "long-lived exec shim");
+    assertAllClean(env.dir);
+  });
+
+  test("a create the runtime refuses: the failure path cleans up with no errors, no definite leaks", async (t) => {
+    const env = await ShimEnv.create(t);
+    const bundle = await makeBundle();
+    t.after(() => bundle.remove());
+    await writeFile(bundle.configPath, "{ not json");
+    const run = await env.runShim({ bundle: bundle.path, wrapper: valgrind(env.dir), timeoutMs: 60_000 });
+    assert.equal(run.code, 1, `exit 1 (the runtime failed), not ${VALGRIND_EXIT} (memcheck): ${run.stderr}`);
+    // The first process reaps the shim's child before it exits, so both reports are complete now.
+    await assertClean(env.dir, run.pid, "first process");
+    assert.ok(assertAllClean(env.dir) >= 2, "reports of the first process and of the shim's child");
   });
 });
