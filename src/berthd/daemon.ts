@@ -46,6 +46,7 @@ export class Daemon {
   private api: ApiServer | undefined;
   private transport: BusTransport | undefined;
   private stopping = false;
+  private busLost = false;
   private finish: ((code: number) => void) | undefined;
 
   constructor(private readonly options: DaemonOptions) {}
@@ -90,6 +91,7 @@ export class Daemon {
     const bus = await connectBus(this.options.busAddress);
     this.bus = bus;
     onDisconnect(bus, (reason) => {
+      this.busLost = true;
       if (this.stopping) return;
       this.log.error(`lost the bus connection (${reason}); exiting`);
       this.finish?.(1);
@@ -144,7 +146,7 @@ export class Daemon {
     if (this.stopping) return;
     this.stopping = true;
     const bus = this.bus;
-    if (bus !== undefined) {
+    if (bus !== undefined && !this.busLost) {
       try {
         await callBusDaemon(bus, "ReleaseName", "s", [BUS_NAME], RELEASE_TIMEOUT_MS);
       } catch (error) {

@@ -83,6 +83,8 @@ export interface TestBerthd {
   connect(): Promise<MessageBus>;
   /** SIGTERM; resolves with the exit code once berthd has exited. */
   stop(): Promise<number | null>;
+  /** Waits (without signalling) for berthd to exit by itself; resolves with its exit code (null if killed). */
+  exited(timeoutMs?: number): Promise<number | null>;
   /** SIGKILL; resolves once it has exited. */
   kill(): Promise<void>;
   /** SIGHUP (config reload). */
@@ -259,6 +261,12 @@ export async function startBerthd(options: BerthdOptions = {}): Promise<TestBert
       return child.exitCode;
     },
     kill,
+    async exited(timeoutMs = 10_000) {
+      if (child === undefined) return null;
+      if (!(await waitForExit(child, timeoutMs)))
+        throw new Error(`berthd still runs after ${timeoutMs} ms:\n${output}`);
+      return child.exitCode;
+    },
     reload() {
       child?.kill("SIGHUP");
     },
