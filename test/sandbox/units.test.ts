@@ -103,6 +103,8 @@ test("polkit knows org.berth.supervisor1.manage as auth_admin_keep", async () =>
   const out = await sandbox.execOk("pkaction", ["--action-id", "org.berth.supervisor1.manage", "--verbose"]);
   assert.match(out, /implicit any: +auth_admin_keep/);
   assert.match(out, /implicit active: +auth_admin_keep/);
+  // The control: polkit really is asked (it does not know every action).
+  assert.notEqual((await sandbox.exec("pkaction", ["--action-id", "org.berth.no-such-action"])).code, 0);
 });
 
 test("a call to org.berth.Supervisor1 starts berthd.service, which works with shims and containers across a restart", async (t) => {
