@@ -6,6 +6,7 @@
 // bus: a dbus-next service that answers CheckAuthorization and records what berthd asked.
 
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { connectBus, Message, MessageType } from "../../src/common/bus.js";
 import {
@@ -17,7 +18,7 @@ import {
 } from "../../src/common/bus-path.js";
 import { type Bundle, makeBundle, uniqueId } from "../fixtures/bundle.js";
 import { startBerthd, type TestBerthd } from "../helpers/berthd.js";
-import { busctl, gdbusCall } from "../helpers/cli.js";
+import { asNobody, busctl, gdbusCall } from "../helpers/cli.js";
 import { startBus, type TestBus } from "../helpers/dbus.js";
 
 const DENIED = "org.freedesktop.DBus.Error.AccessDenied";
@@ -62,6 +63,31 @@ describe("authorization without polkit: root only", () => {
     }
     const status = await read("get-property", BUS_NAME, path, CONTAINER_INTERFACE, "Status");
     assert.equal(status.stdout.trim(), 's "running"');
+  });
+
+  test("nobody receives berth's signals", async () => {
+    const [command, args] = asNobody("gdbus", ["monitor", "--address", berthd.address, "--dest", BUS_NAME]);
+    const monitor = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let seen = "";
+    monitor.stdout.on("data", (chunk: Buffer) => {
+      seen += chunk.toString();
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 500)); // gdbus subscribes asynchronously
+      const other = uniqueId("seen");
+      const result = await gdbusCall(berthd.address, MANAGER_PATH, `${MANAGER_INTERFACE}.CreateContainer`, [
+        other,
+        bundle.path,
+        "{}",
+      ]);
+      assert.equal(result.code, 0, result.stderr);
+      await gdbusCall(berthd.address, containerPath(other), `${CONTAINER_INTERFACE}.Delete`);
+      const deadline = Date.now() + 10_000;
+      while (!seen.includes("ContainerRemoved") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(seen.includes(".ContainerNew ") && seen.includes(".ContainerRemoved "), seen);
+    } finally {
+      monitor.kill("SIGTERM");
+    }
   });
 
   test("nobody is refused every change with AccessDenied, and nothing changes", async () => {
