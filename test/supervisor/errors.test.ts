@@ -6,7 +6,7 @@ import { makeBundle, uniqueId } from "../fixtures/bundle.js";
 import { makeTempDir } from "../fixtures/temp.js";
 import { makeHarness } from "./harness.js";
 
-describe("supervisor: bad input and wrong states", () => {
+describe("supervisor: bad input and wrong states", { timeout: 120_000 }, () => {
   test("bad input gets InvalidArgument (or ContainerExists) and leaves nothing on disk", async (t) => {
     const h = await makeHarness(t);
     const bundle = await makeBundle({ args: ["sleep", "100"] });

@@ -5,7 +5,7 @@ import { describe, test } from "node:test";
 import { makeBundle, uniqueId } from "../fixtures/bundle.js";
 import { makeHarness, waitForEvent } from "./harness.js";
 
-describe("supervisor: exec", () => {
+describe("supervisor: exec", { timeout: 120_000 }, () => {
   test("exec'd processes: exit codes, env/cwd merged, events, ProcessExists, delete only when stopped", async (t) => {
     const h = await makeHarness(t);
     const bundle = await makeBundle({ args: ["sleep", "100"], env: ["FROM_CONFIG=yes"] });

@@ -18,8 +18,11 @@ export interface Harness {
   config: BerthdConfig;
   events: SupervisorEvent[];
   logs: string[];
-  /** A new Supervisor on the same state dir (a berthd restart), started and delivering events. */
-  restart(): Promise<Harness>;
+  /**
+   * A new Supervisor on the same state dir (a berthd restart), started; it delivers pending events
+   * unless `deliver` is false (then the test calls sv.deliverPendingEvents() itself).
+   */
+  restart(deliver?: boolean): Promise<Harness>;
 }
 
 export function testConfig(stateDir: string, overrides: Partial<BerthdConfig> = {}): BerthdConfig {
@@ -96,14 +99,14 @@ export async function makeHarness(t: TestContext, overrides: Partial<BerthdConfi
     await destroyAll(config);
     await dir.remove();
   });
-  async function open(): Promise<Harness> {
+  async function open(deliver = true): Promise<Harness> {
     const events: SupervisorEvent[] = [];
     const logs: string[] = [];
     const sv = new Supervisor(config, collectingLogger(logs));
     supervisors.push(sv);
     sv.onEvent((event) => events.push(event));
     await sv.start();
-    sv.deliverPendingEvents();
+    if (deliver) sv.deliverPendingEvents();
     return { sv, config, events, logs, restart: open };
   }
   return open();

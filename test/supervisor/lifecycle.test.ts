@@ -5,7 +5,7 @@ import { describe, test } from "node:test";
 import { makeBundle, uniqueId } from "../fixtures/bundle.js";
 import { kindsFor, makeHarness, processGone, testConfig, waitForEvent } from "./harness.js";
 
-describe("supervisor lifecycle (real runc, real shim)", () => {
+describe("supervisor lifecycle (real runc, real shim)", { timeout: 120_000 }, () => {
   test("create, start, exit 3, delete: state, files and events in the design's order", async (t) => {
     const h = await makeHarness(t);
     const bundle = await makeBundle({ args: ["sh", "-c", "echo hello-out; echo hello-err >&2; exit 3"] });

@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import { makeBundle, uniqueId } from "../fixtures/bundle.js";
 import { kindsFor, makeHarness } from "./harness.js";
 
-describe("supervisor: pause, resume, stats", () => {
+describe("supervisor: pause, resume, stats", { timeout: 120_000 }, () => {
   test("Pause and Resume change Status; GetStats reads the container's cgroup", async (t) => {
     const h = await makeHarness(t);
     const limit = 64 << 20;

@@ -4,7 +4,7 @@ import type { BerthError } from "../../src/common/errors.js";
 import { makeBundle, uniqueId } from "../fixtures/bundle.js";
 import { makeHarness } from "./harness.js";
 
-describe("supervisor: conflicting operations never interleave", () => {
+describe("supervisor: conflicting operations never interleave", { timeout: 120_000 }, () => {
   test("two Starts at once: exactly one runs the runtime, the other sees running", async (t) => {
     const h = await makeHarness(t);
     const bundle = await makeBundle({ args: ["sleep", "100"] });

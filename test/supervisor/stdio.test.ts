@@ -16,7 +16,7 @@ function readAll(fd: number): Promise<string> {
   });
 }
 
-describe("supervisor: OpenStdio, CloseStdin, terminals", () => {
+describe("supervisor: OpenStdio, CloseStdin, terminals", { timeout: 120_000 }, () => {
   test("OpenStdio before Start: feed stdin, read stdout and stderr to EOF", async (t) => {
     const h = await makeHarness(t);
     const bundle = await makeBundle({ args: ["sh", "-c", 'read line; echo "got:$line"; echo err-line >&2'] });

@@ -6,7 +6,7 @@ import { makeBundle, uniqueId } from "../fixtures/bundle.js";
 import { runc, runtimeCommand } from "../helpers/runtime.js";
 import { kindsFor, makeHarness, processGone } from "./harness.js";
 
-describe("supervisor: exit and OOM watchers", () => {
+describe("supervisor: exit and OOM watchers", { timeout: 120_000 }, () => {
   test("an OOM kill: container-oom before Exited, OOMKilled true", async (t) => {
     const h = await makeHarness(t);
     // tail keeps the last "line" of /dev/zero in memory, which never ends: it grows until killed.

@@ -2,10 +2,23 @@
 // sees EOF exactly when the shim is gone (or at once, if it already is). fs.watch cannot see that;
 // a non-blocking read end wrapped in a net.Socket can.
 
-import { constants, openSync } from "node:fs";
+import { closeSync, constants, openSync, readSync } from "node:fs";
 import { Socket } from "node:net";
 import { join } from "node:path";
 import { FILES } from "../state/layout.js";
+
+/**
+ * With no writer when the read end is opened, the kernel reports no hangup until a writer has come
+ * and gone (a shim that died while berthd was down would never be seen); a read says EOF at once.
+ */
+function writerPresent(fd: number): boolean {
+  try {
+    return readSync(fd, Buffer.alloc(1)) !== 0;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EAGAIN") return true;
+    throw error;
+  }
+}
 
 export class ExitWatch {
   /** Resolves once the shim is gone. Never resolves after close(). */
@@ -26,6 +39,11 @@ export class ExitWatch {
       fd = openSync(join(this.stateDir, FILES.exitFifo), constants.O_RDONLY | constants.O_NONBLOCK);
     } catch {
       // No FIFO: the shim never got that far, or its dir was cleaned. Either way it is not running.
+      this.signalGone();
+      return;
+    }
+    if (!writerPresent(fd)) {
+      closeSync(fd);
       this.signalGone();
       return;
     }

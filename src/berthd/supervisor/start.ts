@@ -18,8 +18,13 @@ export async function startContainer(
   if (status !== "created") {
     throw new InvalidStateError(`container ${id} is ${status}: only a created container can be started`);
   }
-  const start = () => container.runtime.start(id);
+  let startedAt = 0n;
+  const start = () => {
+    // Taken before the call: the process may run (and even exit) before the runtime returns.
+    startedAt = nowMicros();
+    return container.runtime.start(id);
+  };
   await (holdsSlot ? start() : core.limiter.run(start));
   core.log.info(`container ${id}: started, pid ${container.info.pid}`);
-  core.apply({ kind: "container-started", container, startedAt: nowMicros() });
+  core.apply({ kind: "container-started", container, startedAt });
 }
