@@ -78,7 +78,11 @@ export async function startJournalReceiver(): Promise<JournalReceiver> {
   const entries: JournalEntry[] = [];
   const lines = createInterface({ input: child.stdout! });
   await new Promise<void>((resolve, reject) => {
-    child.once("error", reject);
+    child.once("error", (error) =>
+      reject(
+        new Error(`journal stand-in: cannot run python3 (Debian package python3-minimal): ${error.message}`),
+      ),
+    );
     child.once("exit", (code) => reject(new Error(`journal receiver exited (${code}) before binding`)));
     lines.once("line", (line) => (line === "ready" ? resolve() : reject(new Error(line))));
   });
