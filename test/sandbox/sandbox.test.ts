@@ -3,7 +3,7 @@
 // nothing behind.
 
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { cp } from "node:fs/promises";
 import { join } from "node:path";
@@ -143,6 +143,32 @@ test("the CLI boots a sandbox that outlives it, runs commands in it and tears it
     const down = spawnSync(process.execPath, [cli, "down", dir], { encoding: "utf8" });
     assert.equal(down.status, 0, down.stderr);
   }
+  assert.equal(existsSync(dir), false);
+});
+
+test("a sandbox whose owner was SIGKILLed is collected by the next up()", async () => {
+  const owner = spawn(
+    process.execPath,
+    [
+      "--input-type=module",
+      "-e",
+      `import { Sandbox } from ${JSON.stringify(join(CHECKOUT, "dist/test/sandbox/sandbox.js"))};
+       const s = new Sandbox(); await s.up(); console.log(JSON.stringify({ dir: s.dir, pid: s.pid }));
+       setInterval(() => {}, 1000);`,
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const line = await new Promise<string>((resolve, reject) => {
+    owner.stdout.setEncoding("utf8").once("data", resolve);
+    owner.once("exit", () => reject(new Error("the owner died before its sandbox was up")));
+  });
+  const { dir, pid } = JSON.parse(line) as { dir: string; pid: number };
+  owner.kill("SIGKILL");
+  await new Promise((done) => owner.once("exit", done));
+  assert.ok(existsSync(`/proc/${pid}`), "SIGKILL left the orphan running");
+  // Another test file's up() may collect it first: either way it must be gone.
+  await Sandbox.collectOrphans();
+  assert.equal(existsSync(`/proc/${pid}`), false);
   assert.equal(existsSync(dir), false);
 });
 

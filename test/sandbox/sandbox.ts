@@ -66,6 +66,8 @@ export interface SandboxOptions {
 interface SandboxState {
   dir: string;
   pid: number;
+  /** processIdentity() of the process whose exit tears it down; absent once released. */
+  owner?: string;
 }
 
 const liveSandboxes = new Set<Sandbox>();
@@ -93,6 +95,33 @@ export class Sandbox {
   /** Stops watching a sandbox so that it outlives this process (the exit hook leaves it alone). */
   static release(sandbox: Sandbox): void {
     liveSandboxes.delete(sandbox);
+    const state = sandbox.booted();
+    delete state.owner;
+    writeFileSync(join(state.dir, "state.json"), JSON.stringify(state));
+  }
+
+  /**
+   * Tears down sandboxes whose owner died without doing it (SIGKILL skips every hook); up() calls
+   * this first. Returns how many it found. Released sandboxes (cli.js up) are never touched.
+   */
+  static async collectOrphans(): Promise<number> {
+    let collected = 0;
+    for (const name of await readdir(tmpdir())) {
+      if (!name.startsWith("berth-sandbox-")) continue;
+      let state: SandboxState;
+      try {
+        state = JSON.parse(await readFile(join(tmpdir(), name, "state.json"), "utf8")) as SandboxState;
+      } catch {
+        continue; // still booting, or not a sandbox dir
+      }
+      const ownerPid = Number(state.owner?.split(":")[0]);
+      if (state.owner === undefined || processIdentity(ownerPid) === state.owner) continue;
+      const orphan = new Sandbox();
+      orphan.state = state;
+      await orphan.down();
+      collected++;
+    }
+    return collected;
   }
 
   /** Host pid of the sandbox's PID 1 (systemd). */
@@ -118,6 +147,7 @@ export class Sandbox {
   /** Boots the sandbox and waits until systemd says running (or degraded: the failed units are printed). */
   async up(): Promise<void> {
     if (this.state !== undefined) throw new SandboxError("sandbox: already up");
+    await Sandbox.collectOrphans();
     if (existsSync("/sys/fs/cgroup/cgroup.controllers")) {
       // boot.sh lays out cgroups the way a v1 or hybrid host has them; a pure v2 host needs its own layout.
       throw new SandboxError("sandbox: pure cgroup v2 hosts are not supported yet (this one has v2 only)");
@@ -138,7 +168,7 @@ export class Sandbox {
     const outerPid = outer.pid;
     if (outerPid === undefined) throw new SandboxError("sandbox: cannot run /bin/sh");
     // PID 1 gets a state even before it is known so a failed boot is still torn down.
-    this.state = { dir, pid: 0 };
+    this.state = { dir, pid: 0, owner: processIdentity(process.pid) };
     this.track();
     const deadline = Date.now() + this.bootTimeoutMs;
     try {
@@ -293,6 +323,18 @@ export class Sandbox {
       `sandbox: systemd did not reach "running" in ${this.bootTimeoutMs} ms (last state: "${last}"); ` +
         `console:\n${tail(join(this.booted().dir, "console.log"))}`,
     );
+  }
+}
+
+/** "pid:start time": a pid alone could have been reused by another process since. */
+function processIdentity(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces); the start time is field 22.
+    const start = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    return `${pid}:${start}`;
+  } catch {
+    return undefined;
   }
 }
 
