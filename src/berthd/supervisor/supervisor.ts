@@ -65,11 +65,11 @@ export class Supervisor implements SupervisorApi, SupervisorCore {
   private readonly pendingWork: Array<() => void> = [];
 
   constructor(
-    readonly config: BerthdConfig,
+    private currentConfig: BerthdConfig,
     readonly log: winston.Logger,
   ) {
-    this.layout = new StateLayout(config.stateDir);
-    this.limiter = new StartLimiter(config.maxConcurrentStarts, (counts) =>
+    this.layout = new StateLayout(currentConfig.stateDir);
+    this.limiter = new StartLimiter(currentConfig.maxConcurrentStarts, (counts) =>
       this.emit({ kind: "manager-changed", changed: counts }),
     );
   }
@@ -91,6 +91,21 @@ export class Supervisor implements SupervisorApi, SupervisorCore {
 
   onEvent(listener: (event: SupervisorEvent) => void): void {
     this.listener = listener;
+  }
+
+  get config(): BerthdConfig {
+    return this.currentConfig;
+  }
+
+  /**
+   * SIGHUP: new runtimes, defaults and start bound apply to new work. Existing containers keep the
+   * runtime client they were created with; the state dir stays as it was.
+   */
+  reconfigure(next: BerthdConfig): void {
+    this.currentConfig = { ...next, stateDir: this.currentConfig.stateDir };
+    this.runtimes.clear();
+    if (next.maxConcurrentStarts !== this.limiter.maxConcurrent)
+      this.maxConcurrentStarts = next.maxConcurrentStarts;
   }
 
   // ---- SupervisorCore
