@@ -3,16 +3,14 @@
 // files the shim writes, the runtime commands berthd would make (start, kill, delete -f, state),
 // and a cleanup that leaves no container, shim or temp dir behind even when the test fails.
 //
-//   const env = ShimEnv.create(t, { runtime: runc() });          // cleanup registered with t.after
+//   const env = await ShimEnv.create(t, { runtime: runc() });    // cleanup registered with t.after
 //   const bundle = await makeBundle({ args: ["sh", "-c", "exit 3"] });
 //   t.after(() => bundle.remove());
-//   const created = await env.runShim({ bundle: bundle.path });   // the first process, to its exit
-//   assert.equal(created.code, 0, created.stderr);
+//   await env.createWithShim({ bundle: bundle.path });   // the first process reported "created"
 //   await env.start();
 //   assert.equal((await env.waitExit()).exit_code, 3);
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,7 +19,9 @@ import { atExit } from "../fixtures/exit-cleanup.js";
 import type { OciProcess } from "../fixtures/oci-spec.js";
 import { makeTempDir, uniqueId } from "../fixtures/temp.js";
 import { waitShimGone } from "./fifo.js";
+import { processAlive, processesMentioning } from "./proc.js";
 import { type CommandResult, type Runtime, runc, runtimeCommand } from "./runtime.js";
+import { waitForFile } from "./wait.js";
 
 /** The shim `make -C shim` builds in this checkout (dist/test/helpers → repo root); BERTH_SHIM overrides. */
 export const SHIM_PATH =
@@ -81,68 +81,6 @@ export interface ShimEnvOptions {
   runtime?: Runtime;
   /** Container id; default uniqueId("shim"). */
   id?: string;
-}
-
-/** Waits until `path` exists; rejects after `timeoutMs`. */
-export async function waitForFile(path: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!existsSync(path)) {
-    if (Date.now() > deadline) throw new Error(`${path} did not appear within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/** Waits until the file at `path` contains `text` (the log grows as output arrives); rejects after `timeoutMs`. */
-export async function waitForText(path: string, text: string, timeoutMs = 10_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const content = await readFile(path, "utf8").catch(() => "");
-    if (content.includes(text)) return content;
-    if (Date.now() > deadline)
-      throw new Error(`${path} has no ${JSON.stringify(text)} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/** /proc/<pid>/smaps_rollup as numbers in kB, e.g. { Rss: 812, Private_Dirty: 164, ... }. */
-export function readSmapsRollup(pid: number): Record<string, number> {
-  const fields: Record<string, number> = {};
-  for (const line of readFileSync(`/proc/${pid}/smaps_rollup`, "utf8").split("\n")) {
-    const match = /^(\w+):\s+(\d+) kB$/.exec(line);
-    if (match) fields[match[1]] = Number(match[2]);
-  }
-  return fields;
-}
-
-/** The PPid line of /proc/<pid>/status. */
-export function parentPid(pid: number): number {
-  const match = /^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (!match) throw new Error(`no PPid in /proc/${pid}/status`);
-  return Number(match[1]);
-}
-
-/** True while `pid` exists and is not a zombie. */
-export function processAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
-
-/** Pids of every process whose command line mentions `text` (our unique temp dir: only our processes). */
-export function processesMentioning(text: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(text)) pids.push(Number(entry));
-    } catch {
-      // the process left while we looked
-    }
-  }
-  return pids;
 }
 
 async function readPidFile(path: string): Promise<number> {

@@ -7,7 +7,8 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { makeBundle, processSpec, uniqueId } from "../fixtures/bundle.js";
-import { processesMentioning, ShimEnv, type ShimRun } from "../helpers/shim.js";
+import { processesMentioning } from "../helpers/proc.js";
+import { ShimEnv, type ShimRun } from "../helpers/shim.js";
 
 /** What the shim leaves in a state dir it failed in: nothing but what the caller put there. */
 async function assertNothingLeft(env: ShimEnv, run: ShimRun, callerFiles: string[] = []): Promise<void> {

@@ -6,8 +6,9 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { makeBundle } from "../fixtures/bundle.js";
 import { parseCriLog, streamText } from "../helpers/cri-log.js";
+import { parentPid } from "../helpers/proc.js";
 import { crun } from "../helpers/runtime.js";
-import { parentPid, ShimEnv } from "../helpers/shim.js";
+import { ShimEnv } from "../helpers/shim.js";
 
 describe("shim with crun", () => {
   test("create, start, exit code, log, delete", async (t) => {

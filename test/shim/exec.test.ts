@@ -8,7 +8,8 @@ import { describe, test } from "node:test";
 import { makeBundle, processSpec, uniqueId } from "../fixtures/bundle.js";
 import { parseCriLog, streamText } from "../helpers/cri-log.js";
 import { writeFifo } from "../helpers/fifo.js";
-import { parentPid, ShimEnv } from "../helpers/shim.js";
+import { parentPid } from "../helpers/proc.js";
+import { ShimEnv } from "../helpers/shim.js";
 
 describe("shim exec", () => {
   test("an exec'd process's exit code is recorded under processes/<exec-id>/", async (t) => {

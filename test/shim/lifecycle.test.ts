@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { makeBundle } from "../fixtures/bundle.js";
 import { writeFifo } from "../helpers/fifo.js";
-import { parentPid, processAlive, SHIM_PATH, ShimEnv } from "../helpers/shim.js";
+import { parentPid, processAlive } from "../helpers/proc.js";
+import { SHIM_PATH, ShimEnv } from "../helpers/shim.js";
 
 describe("shim lifecycle", () => {
   test("created: shim.pid, init.pid and the FIFOs exist, and the shim is init's parent", async (t) => {

@@ -9,7 +9,8 @@ import { describe, test } from "node:test";
 import { makeBundle } from "../fixtures/bundle.js";
 import { parseCriLog, streamText } from "../helpers/cri-log.js";
 import { attachOutput, sendControl, writeFifo } from "../helpers/fifo.js";
-import { ShimEnv, waitForText } from "../helpers/shim.js";
+import { ShimEnv } from "../helpers/shim.js";
+import { waitForText } from "../helpers/wait.js";
 
 /** 63 characters: with its newline, 64 bytes a line, so sizes in MiB are whole lines. */
 const LINE = "0123456789abcdef".repeat(4).slice(0, 63);

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { makeBundle, processSpec, uniqueId } from "../fixtures/bundle.js";
 import { attachOutput, sendControl, writeFifo } from "../helpers/fifo.js";
-import { ShimEnv, waitForText } from "../helpers/shim.js";
+import { ShimEnv } from "../helpers/shim.js";
+import { waitForText } from "../helpers/wait.js";
 
 const VALGRIND_EXIT = 99;
 
