@@ -80,6 +80,8 @@ while IFS=: read -r _ controllers _; do
 done </proc/self/cgroup
 
 mount --rbind /dev "$root/dev"
+# systemd writes its boot status to /dev/console: to the sandbox's console.log, not the host's console.
+mount --bind "$dir/console.log" "$root/dev/console"
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$root/run"
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$root/tmp"
 
