@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readlinkSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { makeBundle } from "../fixtures/bundle.js";
@@ -49,6 +49,11 @@ describe("shim lifecycle", () => {
     assert.equal((await env.waitExit()).exit_code, 137);
     await env.waitShimGone();
     assert.equal(processAlive(shimPid), false);
+    // Only the files docs/shim.md lists stay behind: no temporary file of an atomic write, no socket.
+    const documented = ["shim.pid", "init.pid", "exit.fifo", "exit.json", "oom", "control.fifo", "stdin"];
+    documented.push("stdout", "stderr", "log", "runtime.log", "shim.log");
+    const unexpected = readdirSync(env.stateDir).filter((name) => !documented.includes(name));
+    assert.deepEqual(unexpected, []);
   });
 
   test("the shim survives its starter being SIGKILLed, and still records the exit", async (t) => {

@@ -2,6 +2,7 @@
 // control commands (closestdin, resize) through control.fifo, and a terminal's pty.
 
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { closeSync, constants, openSync, readSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -56,6 +57,26 @@ describe("shim stdio", () => {
     const head = Buffer.alloc(64);
     assert.equal(readSync(stuckReader, head), 64);
     assert.equal(head.toString(), `${LINE}\n`);
+  });
+
+  test("an attached reader's FIFO is grown beyond the default 64 KiB", async (t) => {
+    const env = await ShimEnv.create(t);
+    const bundle = await makeBundle({ args: ["sh", "-c", "echo first; read go"] });
+    t.after(() => bundle.remove());
+    await env.createWithShim({ bundle: bundle.path, stdin: true });
+    const stdout = attachOutput(join(env.stateDir, "stdout"));
+    t.after(() => stdout.close());
+    await env.start();
+    await stdout.waitFor(/first\n/);
+    // F_GETPIPE_SZ (1032) through one more read end of the same pipe, open while the shim writes to it.
+    const getPipeSize =
+      "import fcntl, os, sys; print(fcntl.fcntl(os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK), 1032))";
+    const size = Number(
+      execFileSync("python3", ["-c", getPipeSize, join(env.stateDir, "stdout")], { encoding: "utf8" }),
+    );
+    assert.ok(size > 64 * 1024, `pipe size ${size}`);
+    writeFifo(join(env.stateDir, "stdin"), "go\n");
+    assert.equal((await env.waitExit()).exit_code, 0);
   });
 
   test("stdin round trip: cat echoes what the stdin FIFO gets, closestdin ends it", async (t) => {
