@@ -6,7 +6,7 @@
 // bus: a dbus-next service that answers CheckAuthorization and records what berthd asked.
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { connectBus, Message, MessageType } from "../../src/common/bus.js";
 import {
@@ -17,11 +17,13 @@ import {
   MANAGER_PATH,
 } from "../../src/common/bus-path.js";
 import { type Bundle, makeBundle, uniqueId } from "../fixtures/bundle.js";
-import { startBerthd, type TestBerthd } from "../helpers/berthd.js";
+import { startBerthd, type TestBerthd, waitForName } from "../helpers/berthd.js";
 import { asNobody, busctl, gdbusCall } from "../helpers/cli.js";
 import { startBus, type TestBus } from "../helpers/dbus.js";
 
 const DENIED = "org.freedesktop.DBus.Error.AccessDenied";
+const POLKITD = "/usr/lib/polkit-1/polkitd";
+const POLKIT_BUS_POLICY = "/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf";
 const INTERACTIVE = "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired";
 
 describe("authorization without polkit: root only", () => {
@@ -83,7 +85,8 @@ describe("authorization without polkit: root only", () => {
       assert.equal(result.code, 0, result.stderr);
       await gdbusCall(berthd.address, containerPath(other), `${CONTAINER_INTERFACE}.Delete`);
       const deadline = Date.now() + 10_000;
-      while (!seen.includes("ContainerRemoved") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      while (!seen.includes("ContainerRemoved") && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
       assert.ok(seen.includes(".ContainerNew ") && seen.includes(".ContainerRemoved "), seen);
     } finally {
       monitor.kill("SIGTERM");
@@ -118,6 +121,15 @@ describe("authorization without polkit: root only", () => {
       assert.ok(result.stderr.includes(DENIED), `${method}: ${result.stderr}`);
       assert.match(result.stderr, /only root/);
     }
+    // The shape of a call is checked before authorization: a malformed one is refused alike for everyone.
+    const malformed = await gdbusCall(
+      address,
+      MANAGER_PATH,
+      m("CreateContainer"),
+      [uniqueId("n"), bundle.path, "{'Bogus': <1>}"],
+      true,
+    );
+    assert.ok(malformed.stderr.includes("org.berth.Supervisor1.Error.InvalidArgument"), malformed.stderr);
     const status = await gdbusCall(address, path, "org.freedesktop.DBus.Properties.Get", [
       CONTAINER_INTERFACE,
       "Status",
@@ -230,3 +242,52 @@ describe("authorization through polkit (test double of the authority)", () => {
 function runInteractive(address: string, path: string, member: string, args: string[] = []) {
   return gdbusCall(address, path, `${CONTAINER_INTERFACE}.${member}`, ["--interactive", ...args], true);
 }
+
+describe("authorization through the real polkitd", () => {
+  let bus: TestBus;
+  let berthd: TestBerthd;
+  let polkitd: ChildProcess | undefined;
+  let polkitOutput = "";
+
+  before(async () => {
+    bus = await startBus({ extraConfig: `<include>${POLKIT_BUS_POLICY}</include>` });
+    // polkitd starts as root and switches to its own user; it finds the bus through the environment.
+    polkitd = spawn(POLKITD, ["--no-debug"], {
+      env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: bus.address },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    polkitd.stdout!.on("data", (chunk: Buffer) => {
+      polkitOutput += chunk.toString();
+    });
+    polkitd.stderr!.on("data", (chunk: Buffer) => {
+      polkitOutput += chunk.toString();
+    });
+    berthd = await startBerthd({ bus });
+    await waitForName(
+      await berthd.connect(),
+      polkitd,
+      () => polkitOutput,
+      20_000,
+      "org.freedesktop.PolicyKit1",
+    );
+  });
+  after(async () => {
+    await berthd?.cleanup();
+    polkitd?.kill("SIGTERM");
+    await bus?.stop();
+  });
+
+  test("polkit is asked, and without the action installed on this host the answer is AccessDenied", async () => {
+    const refused = await gdbusCall(
+      bus.address,
+      MANAGER_PATH,
+      `${MANAGER_INTERFACE}.CreateContainer`,
+      ["--interactive", uniqueId("pk"), "/nonexistent", "{}"],
+      true,
+    );
+    assert.equal(refused.code, 1);
+    assert.ok(refused.stderr.includes(DENIED), refused.stderr);
+    // polkitd's own answer is passed on: the action is not registered on this (test) host.
+    assert.match(refused.stderr, /polkit: Action org\.berth\.supervisor1\.manage is not registered/);
+  });
+});

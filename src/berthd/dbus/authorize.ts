@@ -54,10 +54,9 @@ export class BusAuthorizer {
       if (error instanceof DBusError && error.type === "org.freedesktop.DBus.Error.ServiceUnknown") {
         throw new AccessDeniedError(`only root may do this (uid ${uid}; polkit is not available to ask)`);
       }
-      this.log.warn(`polkit check for uid ${uid} failed: ${(error as Error).message}`);
-      throw new AccessDeniedError(
-        `uid ${uid} is not authorized (${POLKIT_ACTION}): polkit could not be asked`,
-      );
+      const reason = (error as Error).message;
+      this.log.warn(`polkit check for uid ${uid} failed: ${reason}`);
+      throw new AccessDeniedError(`uid ${uid} is not authorized to manage containers (polkit: ${reason})`);
     }
     const [isAuthorized, isChallenge] = (reply?.body[0] ?? [false, false]) as [boolean, boolean];
     if (isAuthorized) return;

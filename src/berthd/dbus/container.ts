@@ -2,7 +2,7 @@
 
 import { Variant } from "../../common/bus.js";
 import { CONTAINER_INTERFACE, processPath } from "../../common/bus-path.js";
-import type { ContainerStats, KillWhom, StdioFds } from "../../common/types.js";
+import type { ContainerStats, ExecSpec, KillWhom, StdioFds } from "../../common/types.js";
 import type { ContainerTarget } from "./context.js";
 import { decodeExecSpec } from "./options.js";
 import { type MethodResult, method, property, signal, type Vtable } from "./vtable.js";
@@ -49,10 +49,17 @@ export const containerVtable: Vtable<ContainerTarget> = {
       await c.api.supervisor.delete(c.info.id);
       return done;
     }),
-    method("Exec", "s exec_id, a{sv} process", "o process", true, async (c, [execId, spec]) => {
-      const info = await c.api.supervisor.exec(c.info.id, execId as string, decodeExecSpec(spec));
-      return { body: [processPath(info.containerId, info.id)] };
-    }),
+    method(
+      "Exec",
+      "s exec_id, a{sv} process",
+      "o process",
+      true,
+      async (c, [execId, spec]) => {
+        const info = await c.api.supervisor.exec(c.info.id, execId as string, spec as ExecSpec);
+        return { body: [processPath(info.containerId, info.id)] };
+      },
+      ([execId, spec]) => [execId, decodeExecSpec(spec)],
+    ),
     method("Wait", "", "i exit_code", false, async (c) => ({
       body: [await c.api.supervisor.wait(c.info.id)],
     })),

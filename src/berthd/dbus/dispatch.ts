@@ -114,8 +114,9 @@ export class Dispatcher {
 
   private async invoke(binding: Binding, entry: MethodEntry<unknown>, call: IncomingCall): Promise<Reply> {
     expectSignature(call, signatureOf(entry.in));
+    const args = entry.decode === undefined ? call.body : entry.decode(call.body);
     if (entry.privileged) await call.context.authorize();
-    const result: MethodResult = await entry.handler(binding.target, call.body, call.context);
+    const result: MethodResult = await entry.handler(binding.target, args, call.context);
     return { signature: signatureOf(entry.out), ...result };
   }
 

@@ -2,11 +2,16 @@
 
 import { containerPath, MANAGER_INTERFACE } from "../../common/bus-path.js";
 import { NoSuchContainerError } from "../../common/errors.js";
-import type { ContainerInfo } from "../../common/types.js";
+import type { ContainerInfo, CreateOptions } from "../../common/types.js";
 import { validateMaxConcurrentStarts } from "../validate.js";
 import type { ApiContext } from "./context.js";
 import { decodeCreateOptions } from "./options.js";
 import { method, property, signal, type Vtable } from "./vtable.js";
+
+/** CreateContainer/RunContainer: the options dictionary's shape is checked before authorization. */
+function decodeCreateArgs([id, bundle, options]: unknown[]): unknown[] {
+  return [id, bundle, decodeCreateOptions(options)];
+}
 
 function found(info: ContainerInfo | undefined, what: string): ContainerInfo {
   if (info !== undefined) return info;
@@ -27,10 +32,11 @@ export const managerVtable: Vtable<ApiContext> = {
         const info = await api.supervisor.createContainer(
           id as string,
           bundle as string,
-          decodeCreateOptions(options),
+          options as CreateOptions,
         );
         return { body: [containerPath(info.id)] };
       },
+      decodeCreateArgs,
     ),
     method(
       "RunContainer",
@@ -41,10 +47,11 @@ export const managerVtable: Vtable<ApiContext> = {
         const info = await api.supervisor.runContainer(
           id as string,
           bundle as string,
-          decodeCreateOptions(options),
+          options as CreateOptions,
         );
         return { body: [containerPath(info.id)] };
       },
+      decodeCreateArgs,
     ),
     method("GetContainer", "s id", "o container", false, async (api, [id]) => {
       const info = found(api.supervisor.get(id as string), JSON.stringify(id));

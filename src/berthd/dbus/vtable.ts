@@ -29,6 +29,11 @@ export interface MethodEntry<T> {
   readonly out: readonly Arg[];
   /** Changes something: the caller must be authorized before the handler runs. */
   readonly privileged: boolean;
+  /**
+   * Checks the shape of the arguments (a{sv} keys and variant types) and converts them, before
+   * authorization and the handler: a malformed call is refused the same way for everyone.
+   */
+  readonly decode?: (args: unknown[]) => unknown[];
   readonly handler: (target: T, args: unknown[], call: CallContext) => Promise<MethodResult>;
 }
 
@@ -77,8 +82,10 @@ export function method<T>(
   outSpec: string,
   privileged: boolean,
   handler: MethodEntry<T>["handler"],
+  decode?: MethodEntry<T>["decode"],
 ): MethodEntry<T> {
-  return { name, in: args(inSpec), out: args(outSpec), privileged, handler };
+  const entry = { name, in: args(inSpec), out: args(outSpec), privileged, handler };
+  return decode === undefined ? entry : { ...entry, decode };
 }
 
 export function property<T>(
