@@ -51,6 +51,17 @@ test("exec() runs in the sandbox's root, in the given directory, with the given 
   assert.deepEqual(result, { code: 0, stdout: "/run/systemd\nfrom stdin\n", stderr: "" });
 });
 
+test("exec() runs as a user made in the sandbox, whom systemd then asks polkit about", async () => {
+  // useradd wants a short name that starts with a letter.
+  const user = `u${uniqueId("x").slice(2, 12)}`;
+  await sandbox.execOk("useradd", ["--create-home", user]);
+  const who = await sandbox.exec("sh", ["-c", "id -un; pwd"], { user, cwd: `/home/${user}` });
+  assert.deepEqual(who, { code: 0, stdout: `${user}\n/home/${user}\n`, stderr: "" });
+  const refused = await sandbox.exec("systemctl", ["--no-ask-password", "start", "dbus.service"], { user });
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /[Ii]nteractive authentication required|[Aa]ccess denied/);
+});
+
 test("journald stores what systemd-cat sends", async () => {
   const marker = uniqueId("journal");
   await sandbox.execOk("systemd-cat", ["-t", "berth-sandbox-test", "-p", "warning", "echo", marker]);

@@ -51,6 +51,8 @@ export interface ExecOptions {
   env?: Record<string, string>;
   /** Working directory inside; default "/". */
   cwd?: string;
+  /** Run as this user of the sandbox (e.g. one made with useradd there), with its groups; default root. */
+  user?: string;
   /** Written to the command's stdin, which is then closed. */
   input?: string;
   /** Killed (and a SandboxError thrown) after this long; default 60 s. */
@@ -197,7 +199,12 @@ export class Sandbox {
     const joinCgroups = cgroups.map((cg) => `echo $$ >'${cg}/cgroup.procs' || exit 125`).join("; ");
     // -r and -w take PID 1's root and cwd: a path given to --wd would be looked up on the host.
     const script = `${joinCgroups}; exec nsenter -t ${pid} -m -p -u -i -C -r -w -- "$@"`;
-    const command = options.cwd === undefined ? [cmd, ...args] : ["env", "-C", options.cwd, cmd, ...args];
+    let command = [cmd, ...args];
+    if (options.user !== undefined) {
+      const drop = 'exec setpriv --reuid="$0" --regid="$(id -g "$0")" --init-groups -- "$@"';
+      command = ["sh", "-c", drop, options.user, ...command];
+    }
+    if (options.cwd !== undefined) command = ["env", "-C", options.cwd, ...command];
     const timeoutMs = options.timeoutMs ?? 60_000;
     return new Promise((resolvePromise, reject) => {
       const child = spawn("/bin/sh", ["-c", script, "sh", ...command], {
