@@ -37,6 +37,9 @@ const BOOT_SCRIPT = join(CHECKOUT, "test/sandbox/boot.sh");
 /** A clean environment for commands inside: nothing of the caller's (NOTIFY_SOCKET, bus addresses) leaks in. */
 const INSIDE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/** What exec()'s wrapper says when it cannot join the sandbox's cgroups (125 alone is also env's). */
+const JOIN_FAILED = "berth-sandbox: cannot join the cgroups";
+
 export class SandboxError extends Error {}
 
 export interface ExecResult {
@@ -104,10 +107,9 @@ export class Sandbox {
 
   /**
    * Tears down sandboxes whose owner died without doing it (SIGKILL skips every hook); up() calls
-   * this first. Returns how many it found. Released sandboxes (cli.js up) are never touched.
+   * this first. Released sandboxes (cli.js up) are never touched.
    */
-  static async collectOrphans(): Promise<number> {
-    let collected = 0;
+  static async collectOrphans(): Promise<void> {
     for (const name of await readdir(tmpdir())) {
       if (!name.startsWith("berth-sandbox-")) continue;
       let state: SandboxState;
@@ -121,9 +123,7 @@ export class Sandbox {
       const orphan = new Sandbox();
       orphan.state = state;
       await orphan.down();
-      collected++;
     }
-    return collected;
   }
 
   /** Host pid of the sandbox's PID 1 (systemd). */
@@ -196,7 +196,9 @@ export class Sandbox {
     // Join the sandbox's cgroups first: systemd inside can only move (into scopes) processes that are
     // in its own cgroup namespace, and every process inside dies with the sandbox.
     const cgroups = readFileSync(join(dir, "cgroups"), "utf8").trim().split("\n");
-    const joinCgroups = cgroups.map((cg) => `echo $$ >'${cg}/cgroup.procs' || exit 125`).join("; ");
+    const joinCgroups = cgroups
+      .map((cg) => `echo $$ >'${cg}/cgroup.procs' || { echo '${JOIN_FAILED}' >&2; exit 125; }`)
+      .join("; ");
     // -r and -w take PID 1's root and cwd: a path given to --wd would be looked up on the host.
     const script = `${joinCgroups}; exec nsenter -t ${pid} -m -p -u -i -C -r -w -- "$@"`;
     let command = [cmd, ...args];
@@ -231,8 +233,9 @@ export class Sandbox {
       });
       child.on("close", (code, signal) => {
         clearTimeout(timer);
-        if (code === 125) reject(new SandboxError(`sandbox: cannot join the sandbox's cgroups: ${stderr}`));
-        else resolvePromise({ code: code ?? 128 + signalNumber(signal), stdout, stderr });
+        if (code === 125 && stderr.includes(JOIN_FAILED)) {
+          reject(new SandboxError(`sandbox: cannot join the sandbox's cgroups: ${stderr}`));
+        } else resolvePromise({ code: code ?? 128 + signalNumber(signal), stdout, stderr });
       });
       // A command that exits without reading its input is not an error.
       child.stdin.on("error", () => {});
