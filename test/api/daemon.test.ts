@@ -144,7 +144,7 @@ describe("berthd on a bus", () => {
       writeFileSync(berthd.configPath, testConfig());
       berthd.reload();
     });
-    writeFileSync(berthd.configPath, testConfig({ maxConcurrentStarts: 4 }));
+    writeFileSync(berthd.configPath, testConfig({ maxConcurrentStarts: 4, defaultRuntime: "crun" }));
     berthd.reload();
     const changed = await signals.waitFor(
       (s) =>
@@ -153,7 +153,18 @@ describe("berthd on a bus", () => {
         "MaxConcurrentStarts" in (s.body[1] as object),
     );
     assert.equal((changed.body[1] as Record<string, { value: unknown }>).MaxConcurrentStarts!.value, 4);
+    const runtimeChanged = await signals.waitFor(
+      (s) =>
+        s.path === MANAGER_PATH &&
+        s.member === "PropertiesChanged" &&
+        "DefaultRuntime" in (s.body[1] as object),
+    );
+    assert.equal(
+      (runtimeChanged.body[1] as Record<string, { value: unknown }>).DefaultRuntime!.value,
+      "crun",
+    );
     assert.equal(await getProperty(client, MANAGER_PATH, MANAGER_INTERFACE, "MaxConcurrentStarts"), 4);
+    assert.equal(await getProperty(client, MANAGER_PATH, MANAGER_INTERFACE, "DefaultRuntime"), "crun");
 
     writeFileSync(berthd.configPath, "max_concurrent_starts = [\n");
     berthd.reload();
