@@ -9,6 +9,7 @@ import type { LogDriver } from "../../common/types.js";
 import type { RuntimeClient } from "../runtime/client.js";
 import { readPidFile } from "../state/atomic.js";
 import { FILES } from "../state/layout.js";
+import { markAllCloseOnExec } from "./cloexec.js";
 
 /** How long the runtime's create may take inside the shim before berthd gives up waiting. */
 export const SHIM_CREATE_TIMEOUT_MS = 60_000;
@@ -51,6 +52,7 @@ export function shimArgs(request: ShimRequest): string[] {
 export function launchShim(request: ShimRequest): Promise<ShimStarted> {
   return new Promise((resolve, reject) => {
     let stderr = "";
+    markAllCloseOnExec();
     const child = spawn(request.shimPath, shimArgs(request), {
       stdio: ["ignore", "ignore", "pipe"],
       timeout: SHIM_CREATE_TIMEOUT_MS,
