@@ -40,7 +40,6 @@ export function packageVersion(): string {
 
 export class Daemon {
   private readonly log: Logger = createLogger();
-  private config: BerthdConfig | undefined;
   private supervisor: SupervisorApi | undefined;
   private bus: MessageBus | undefined;
   private api: ApiServer | undefined;
@@ -79,7 +78,6 @@ export class Daemon {
 
   async start(): Promise<void> {
     const config = this.loadConfig();
-    this.config = config;
     this.log.info(
       `starting: state dir ${config.stateDir}, runtimes ${config.runtimes.map((r) => r.name).join(", ")} ` +
         `(default ${config.defaultRuntime}), shim ${config.shimPath}, cgroup driver ${config.cgroupDriver}`,
@@ -118,7 +116,7 @@ export class Daemon {
   /** SIGHUP: re-read the config; a bad file is logged and the old config stays. */
   reload(): void {
     const supervisor = this.supervisor;
-    if (supervisor === undefined || this.config === undefined) return;
+    if (supervisor === undefined) return;
     let next: BerthdConfig;
     try {
       next = this.loadConfig();
@@ -126,19 +124,10 @@ export class Daemon {
       this.log.error(`reload refused, keeping the old configuration: ${errorText(error)}`);
       return;
     }
-    this.config = next;
-    if (supervisor.reconfigure !== undefined) {
-      supervisor.reconfigure(next);
-      this.log.info(
-        `configuration reloaded: default runtime ${next.defaultRuntime}, max concurrent starts ${next.maxConcurrentStarts}`,
-      );
-    } else {
-      supervisor.maxConcurrentStarts = next.maxConcurrentStarts;
-      this.log.warn(
-        `configuration reloaded: max concurrent starts ${next.maxConcurrentStarts}; ` +
-          "runtime and log driver changes take effect at the next start",
-      );
-    }
+    supervisor.reconfigure(next);
+    this.log.info(
+      `configuration reloaded: default runtime ${next.defaultRuntime}, max concurrent starts ${next.maxConcurrentStarts}`,
+    );
     this.api?.refreshManager();
   }
 

@@ -166,9 +166,6 @@ export interface SupervisorApi {
   /** Stops watching; never touches running containers or shims. */
   stop(): Promise<void>;
 
-  /**
-   * SIGHUP: apply a reloaded config (max concurrent starts, default runtime and log driver, runtimes).
-   * Optional so implementations can add it later; berthd applies maxConcurrentStarts itself without it.
-   */
-  reconfigure?(config: BerthdConfig): void;
+  /** SIGHUP: apply a reloaded config (max concurrent starts, default runtime and log driver, runtimes). */
+  reconfigure(config: BerthdConfig): void;
 }
