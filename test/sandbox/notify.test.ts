@@ -126,6 +126,30 @@ test("a service that stops pinging is killed by the watchdog (the control for th
   assert.equal(state.Result, "watchdog");
 });
 
+test("pidNotify() makes systemd see the message as sent by that pid", async () => {
+  const unit = `${uniqueId("pid")}.service`;
+  // NotifyAccess=main: systemd names the sender it refuses, which must be the child, not the probe.
+  await sandbox.execOk("systemd-run", [
+    `--unit=${unit}`,
+    "-p",
+    "Type=notify",
+    "-p",
+    "NotifyAccess=main",
+    "-p",
+    "TimeoutStartSec=15",
+    "--",
+    "node",
+    PROBE,
+    "pid",
+  ]);
+  const journal = await poll("the refusal", async () => {
+    const out = await sandbox.execOk("journalctl", ["-u", unit, "-o", "cat", "--no-pager"]);
+    return /child pid=\d+/.test(out) && /Got notification message from PID/.test(out) ? out : undefined;
+  });
+  const child = journal.match(/child pid=(\d+)/)?.[1];
+  assert.match(journal, new RegExp(`Got notification message from PID ${child}\\b`));
+});
+
 test("socket activation hands the listening socket to listenFds()", async () => {
   const name = uniqueId("listen");
   const path = `/run/${name}.sock`;
