@@ -148,6 +148,7 @@ int main(int argc, char **argv) {
   /* Writes to a departed reader (a FIFO, the starter's stderr) report EPIPE instead of killing us. The
    * runtime gets the default back (runtime.c). */
   signal(SIGPIPE, SIG_IGN);
+  close_inherited_fds();
   switch (cli_parse(argc, argv, &cfg, err, sizeof(err))) {
   case CLI_HELP:
     cli_free(&cfg);

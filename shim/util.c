@@ -3,11 +3,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -221,4 +223,34 @@ size_t format_rfc3339nano(char *buf, size_t size) {
   size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
   int m = snprintf(buf + n, size - n, ".%09ldZ", ts.tv_nsec);
   return m > 0 ? n + (size_t)m : n;
+}
+
+void close_inherited_fds(void) {
+#ifdef SYS_close_range
+  if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0)
+    return;
+#endif
+  /* Kernels before 5.9: walk /proc/self/fd, collecting first so closing does not disturb the walk,
+   * and walk again until a pass finds nothing (a pass collects at most ARRAY_SIZE(fds)). */
+  for (;;) {
+    DIR *dir = opendir("/proc/self/fd");
+    if (dir == NULL) {
+      diag("closing inherited fds: /proc/self/fd: %s", strerror(errno));
+      return;
+    }
+    int self = dirfd(dir);
+    int fds[256];
+    size_t count = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL && count < ARRAY_SIZE(fds)) {
+      unsigned long long fd;
+      if (parse_uint(entry->d_name, INT_MAX, &fd) == 0 && fd > 2 && (int)fd != self)
+        fds[count++] = (int)fd;
+    }
+    closedir(dir);
+    if (count == 0)
+      return;
+    for (size_t i = 0; i < count; i++)
+      close(fds[i]);
+  }
 }

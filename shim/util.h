@@ -20,6 +20,11 @@
 #define _cleanup_close_ _cleanup_(closep)
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Closes every fd above stderr that the starter let the shim inherit. The shim lives as long as the
+ * container, so an inherited fd lives that long too: berthd's D-Bus socket (a native module creates it
+ * without O_CLOEXEC) held by a shim keeps berthd's bus name owned after berthd dies. */
+void close_inherited_fds(void);
+
 void freep(void *p);
 void closep(int *fd);
 /* Closes *fd when it is open and sets it to -1; a failing close is logged. */

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readlinkSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { makeBundle } from "../fixtures/bundle.js";
@@ -54,6 +54,26 @@ describe("shim lifecycle", () => {
     documented.push("stdout", "stderr", "log", "runtime.log", "shim.log");
     const unexpected = readdirSync(env.stateDir).filter((name) => !documented.includes(name));
     assert.deepEqual(unexpected, []);
+  });
+
+  test("the long-lived shim keeps no fd its starter leaked to it", async (t) => {
+    // berthd's D-Bus socket comes from a native module without O_CLOEXEC: a shim that kept it would keep
+    // berthd's bus name owned after berthd died. Here the starter leaks fd 9, open on a marker file.
+    const env = await ShimEnv.create(t);
+    const bundle = await makeBundle({ args: ["sleep", "1000"] });
+    t.after(() => bundle.remove());
+    const marker = join(bundle.path, "inherited-marker");
+    writeFileSync(marker, "");
+    await env.createWithShim({
+      bundle: bundle.path,
+      wrapper: ["sh", "-c", 'exec 9<"$0"; exec "$@"', marker],
+    });
+    const shimPid = await env.shimPid();
+    const held = readdirSync(`/proc/${shimPid}/fd`).map((fd) => readlinkSync(`/proc/${shimPid}/fd/${fd}`));
+    assert.ok(held.length > 3, "the shim's own fds are listed");
+    assert.equal(held.includes(marker), false, `the shim still holds the leaked fd: ${held.join(", ")}`);
+    await env.kill("KILL");
+    assert.equal((await env.waitExit()).exit_code, 137);
   });
 
   test("the shim survives its starter being SIGKILLed, and still records the exit", async (t) => {
