@@ -143,6 +143,11 @@ describe("introspection matches dbus/*.xml", () => {
       root.children.filter((e) => e.name === "node").map((e) => e.attrs.name),
       ["org"],
     );
+    const manager = parseXml(await introspect(MANAGER_PATH)).children[0]!;
+    assert.deepEqual(
+      manager.children.filter((e) => e.name === "node").map((e) => e.attrs.name),
+      ["container"],
+    );
     const containers = parseXml(await introspect(`${MANAGER_PATH}/container`)).children[0]!;
     const names = containers.children.filter((e) => e.name === "node").map((e) => e.attrs.name);
     assert.ok(names.includes(containerPath(id).split("/").at(-1)!), names.join(","));

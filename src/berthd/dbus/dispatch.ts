@@ -69,10 +69,8 @@ export class Dispatcher {
 
   async dispatch(call: IncomingCall): Promise<Reply> {
     const object = this.registry.get(call.path);
+    if (!this.registry.exists(call.path)) throw protocolError("UnknownObject", `no object at ${call.path}`);
     const children = this.registry.children(call.path);
-    if (object === undefined && children.length === 0) {
-      throw protocolError("UnknownObject", `no object at ${call.path}`);
-    }
     const iface = call.interface;
     if (
       iface === PEER ||

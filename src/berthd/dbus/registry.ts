@@ -20,6 +20,17 @@ export interface ExportedObject {
 
 export class ObjectRegistry {
   private readonly objects = new Map<string, ExportedObject>();
+  /** Paths that exist even with nothing under them (…/container with no containers). */
+  private readonly emptyNodes = new Set<string>();
+
+  addEmptyNode(path: string): void {
+    this.emptyNodes.add(path);
+  }
+
+  /** An object, an empty node, or a node with something under it. */
+  exists(path: string): boolean {
+    return this.objects.has(path) || this.emptyNodes.has(path) || this.children(path).length > 0;
+  }
 
   add(object: ExportedObject): void {
     this.objects.set(object.path, object);
@@ -43,7 +54,7 @@ export class ObjectRegistry {
   children(path: string): string[] {
     const prefix = path === "/" ? "/" : `${path}/`;
     const names = new Set<string>();
-    for (const objectPath of this.objects.keys()) {
+    for (const objectPath of [...this.objects.keys(), ...this.emptyNodes]) {
       if (objectPath.startsWith(prefix) && objectPath.length > prefix.length) {
         names.add(objectPath.slice(prefix.length).split("/")[0]!);
       }

@@ -5,7 +5,13 @@
 // feeds it calls (dispatch) and carries its signals (SignalSink).
 
 import { Variant } from "../../common/bus.js";
-import { containerPath, MANAGER_INTERFACE, MANAGER_PATH, processPath } from "../../common/bus-path.js";
+import {
+  CONTAINER_PREFIX,
+  containerPath,
+  MANAGER_INTERFACE,
+  MANAGER_PATH,
+  processPath,
+} from "../../common/bus-path.js";
 import type { ContainerInfo, ProcessInfo, SupervisorApi, SupervisorEvent } from "../../common/types.js";
 import type { Logger } from "../log.js";
 import { containerVtable } from "./container.js";
@@ -61,6 +67,7 @@ export class ApiServer {
       bindings: [{ vtable: managerVtable, target: this.context }],
       objectManager: true,
     });
+    this.registry.addEmptyNode(CONTAINER_PREFIX);
     this.managerValues = this.snapshot(this.managerBinding());
     for (const info of this.supervisor.list()) {
       this.exportContainer(info);
