@@ -18,10 +18,12 @@ import {
 } from "../../src/common/bus-path.js";
 import { type Bundle, makeBundle, uniqueId } from "../fixtures/bundle.js";
 import { startBerthd, type TestBerthd, waitForName } from "../helpers/berthd.js";
-import { asNobody, busctl, gdbusCall } from "../helpers/cli.js";
+import { asNobody, busctl, gdbusCall, runCommand } from "../helpers/cli.js";
 import { startBus, type TestBus } from "../helpers/dbus.js";
 
 const DENIED = "org.freedesktop.DBus.Error.AccessDenied";
+/** The compiled bus module, for a client run as another user. */
+const BUS_MODULE = new URL("../../src/common/bus.js", import.meta.url).pathname;
 const POLKITD = "/usr/lib/polkit-1/polkitd";
 const POLKIT_BUS_POLICY = "/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf";
 const INTERACTIVE = "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired";
@@ -65,6 +67,23 @@ describe("authorization without polkit: root only", () => {
     }
     const status = await read("get-property", BUS_NAME, path, CONTAINER_INTERFACE, "Status");
     assert.equal(status.stdout.trim(), 's "running"');
+  });
+
+  test("nobody cannot own org.berth.Supervisor1 (the bus policy)", async () => {
+    const script = `
+      import { callBusDaemon, connectBus } from ${JSON.stringify(BUS_MODULE)};
+      const bus = await connectBus(process.argv[1]);
+      try {
+        await callBusDaemon(bus, "RequestName", "su", ["org.berth.Supervisor1", 4]);
+        console.log("owned");
+      } catch (error) {
+        console.log(error.type);
+      }
+      bus.disconnect();`;
+    const result = await runCommand(
+      ...asNobody(process.execPath, ["--input-type=module", "-e", script, berthd.address]),
+    );
+    assert.equal(result.stdout.trim(), DENIED, result.stderr);
   });
 
   test("nobody receives berth's signals", async () => {
