@@ -1,0 +1,7 @@
+import { perContainerCommand } from "./shared.js";
+
+export const command = perContainerCommand(
+  "resume",
+  "Thaws paused containers (the runtime's resume) and prints each id.",
+  (client, id) => client.resume(id),
+);
