@@ -72,10 +72,13 @@ export function launchShim(request: ShimRequest): Promise<ShimStarted> {
         ]).then(([shimPid, pid]) => resolve({ shimPid, pid }), reject);
         return;
       }
-      const why = stderr.trim().replace(/^berth-shim:\s*/gm, "") || `exit ${code ?? signal}`;
+      // The shim's message already names the runtime and the step ("runc create ID: ..."), in the
+      // runtime's own words; only a silent failure needs words of ours.
+      const said = stderr.trim().replace(/^berth-shim:\s*/gm, "");
+      const step = request.execId ? "exec" : "create";
       reject(
         new RuntimeFailedError(
-          `${request.runtime.name} could not ${request.execId ? "exec" : "create"}: ${why}`,
+          said || `${request.runtime.name} ${step} failed: the shim exited ${code ?? signal}`,
         ),
       );
     });
