@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { makeBundle, uniqueId } from "../fixtures/bundle.js";
 import { kindsFor, makeHarness } from "./harness.js";
 
 describe("supervisor: pause, resume, stats", { timeout: 120_000 }, () => {
-  test("Pause and Resume change Status; GetStats reads the container's cgroup", async (t) => {
+  test("Pause and Resume change Status; GetStats reads the container's cgroup; getByPid finds any of its processes", async (t) => {
     const h = await makeHarness(t);
     const limit = 64 << 20;
     const bundle = await makeBundle({
@@ -20,6 +21,15 @@ describe("supervisor: pause, resume, stats", { timeout: 120_000 }, () => {
     assert.equal(stats.memoryLimit, BigInt(limit));
     assert.ok(stats.cpuUsageNSec > 0n, "cpu time used");
     assert.equal(stats.pids, 3n, "sh and two sleeps");
+
+    // GetContainerByPID: the init, and any other process of the container (found by its cgroup).
+    const info = h.sv.get(id)!;
+    assert.equal(h.sv.getByPid(info.pid)?.id, id);
+    const children = readFileSync(`/proc/${info.pid}/task/${info.pid}/children`, "utf8").trim().split(/\s+/);
+    assert.equal(children.length, 2);
+    assert.equal(h.sv.getByPid(Number(children[0]))?.id, id);
+    assert.equal(h.sv.getByPid(process.pid), undefined);
+    assert.equal(h.sv.getByPid(0), undefined);
 
     await h.sv.pause(id);
     assert.equal(h.sv.get(id)?.status, "paused");

@@ -1,5 +1,5 @@
 // The OCI runtime's command line (runc's, which crun shares) for everything berthd does directly:
-// start, kill, pause, resume, delete, state, ps. Create and exec run inside the shim instead.
+// start, kill, pause, resume, delete, state. Create and exec run inside the shim instead.
 // Always execFile (never a shell), always a timeout, and a failure carries the runtime's own words.
 
 import { execFile } from "node:child_process";
@@ -83,11 +83,6 @@ export class RuntimeClient {
       status: typeof parsed.status === "string" ? parsed.status : "unknown",
       pid: typeof parsed.pid === "number" ? parsed.pid : 0,
     };
-  }
-
-  async ps(id: string): Promise<number[]> {
-    const parsed = JSON.parse(await this.run(["ps", "--format", "json", id])) as unknown;
-    return Array.isArray(parsed) ? parsed.filter((p): p is number => typeof p === "number") : [];
   }
 }
 

@@ -2,6 +2,7 @@
 // container (create.ts, start.ts, ...); operations and the shim watchers hand typed tasks to apply(),
 // the only code that changes state, persists berthd's record and emits events. See docs/supervisor.md.
 
+import { readFileSync } from "node:fs";
 import type winston from "winston";
 import {
   BerthError,
@@ -47,6 +48,21 @@ import { startContainer } from "./start.js";
 import { StartLimiter } from "./start-limiter.js";
 import { containerStats } from "./stats.js";
 import type { Task } from "./tasks.js";
+
+/** The id in a pid's cgroup path as berthd chooses it (`/berth/<id>` or `berth-<id>.scope`), if any. */
+function containerIdOfPid(pid: number): string | undefined {
+  let cgroups: string;
+  try {
+    cgroups = readFileSync(`/proc/${pid}/cgroup`, "utf8");
+  } catch {
+    return undefined;
+  }
+  for (const line of cgroups.split("\n")) {
+    const match = /\/berth\/([^/]+)$/.exec(line) ?? /\/berth-([^/]+)\.scope$/.exec(line);
+    if (match !== null) return match[1];
+  }
+  return undefined;
+}
 
 function copyInfo(info: ContainerInfo): ContainerInfo {
   return { ...info, labels: { ...info.labels } };
@@ -298,17 +314,18 @@ export class Supervisor implements SupervisorApi, SupervisorCore {
     return container === undefined ? undefined : copyInfo(container.info);
   }
 
+  /** The container a pid belongs to: its init, an exec'd process, or any process in its cgroup. */
   getByPid(pid: number): ContainerInfo | undefined {
     if (!Number.isInteger(pid) || pid <= 0) return undefined;
     for (const container of this.containers.values()) {
       if (container.info.pid === pid) return copyInfo(container.info);
-    }
-    for (const container of this.containers.values()) {
       for (const process of container.processes.values()) {
         if (process.info.pid === pid) return copyInfo(container.info);
       }
     }
-    return undefined;
+    const id = containerIdOfPid(pid);
+    const container = id === undefined ? undefined : this.containers.get(id);
+    return container === undefined ? undefined : copyInfo(container.info);
   }
 
   list(): ContainerInfo[] {
