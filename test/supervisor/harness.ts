@@ -1,7 +1,9 @@
 // A Supervisor on a temp state dir with real runc/crun and the real shim, for the supervisor's own
 // tests (no D-Bus). Events are collected; cleanup kills and deletes every container the state dir
-// still holds (through the runtime, then the shims by pid) and removes the dir, even on failure.
+// still holds (through the runtime, then the shims by pid) and removes the dir, even on failure, and
+// even when the test process is killed before its hooks run (exit-cleanup.ts).
 
+import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -9,8 +11,9 @@ import type { TestContext } from "node:test";
 import winston from "winston";
 import { Supervisor } from "../../src/berthd/supervisor/supervisor.js";
 import type { BerthdConfig, SupervisorEvent } from "../../src/common/types.js";
+import { atExit } from "../fixtures/exit-cleanup.js";
 import { makeTempDir } from "../fixtures/temp.js";
-import { crun, runc, runtimeCommand } from "../helpers/runtime.js";
+import { crun, runc } from "../helpers/runtime.js";
 import { SHIM_PATH } from "../helpers/shim.js";
 
 export interface Harness {
@@ -57,8 +60,11 @@ function collectingLogger(logs: string[]): winston.Logger {
   });
 }
 
-/** Kills and deletes every container under the state dir's containers/, whatever berthd thinks. */
-async function destroyAll(config: BerthdConfig): Promise<void> {
+/**
+ * Kills and deletes every container under the state dir's containers/, whatever berthd thinks.
+ * Synchronous, so it can also run as a last-resort exit cleanup (a test process killed mid-test).
+ */
+function destroyAll(config: BerthdConfig): void {
   const containersDir = join(config.stateDir, "containers");
   let ids: string[] = [];
   try {
@@ -68,9 +74,15 @@ async function destroyAll(config: BerthdConfig): Promise<void> {
   }
   for (const id of ids) {
     for (const runtime of config.runtimes) {
-      const rt = { name: runtime.name, path: runtime.path, globalArgs: runtime.args };
       const root = join(config.stateDir, "runtime", runtime.name);
-      await runtimeCommand(rt, root, ["delete", "-f", id]);
+      try {
+        execFileSync(runtime.path, [...runtime.args, "--root", root, "delete", "-f", id], {
+          stdio: "ignore",
+          timeout: 30_000,
+        });
+      } catch {
+        // not this runtime's container, or already gone
+      }
     }
     const shimPids = [join(containersDir, id, "shim.pid")];
     try {
@@ -94,9 +106,11 @@ export async function makeHarness(t: TestContext, overrides: Partial<BerthdConfi
   const dir = makeTempDir("sv");
   const config = testConfig(dir.path, overrides);
   const supervisors: Supervisor[] = [];
+  const forget = atExit(() => destroyAll(config));
   t.after(async () => {
     for (const sv of supervisors) await sv.stop();
-    await destroyAll(config);
+    destroyAll(config);
+    forget();
     await dir.remove();
   });
   async function open(deliver = true): Promise<Harness> {
