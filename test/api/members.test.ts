@@ -1,0 +1,183 @@
+// The members the other API tests do not reach: the OOM signal and OOMKilled, a Process object's stdio
+// (OpenStdio, CloseStdin, Resize), LogDriver/LogPath, RuntimeFailed carrying the runtime's own text,
+// and NoSuchContainer for a call that loses a race with a Delete.
+
+import assert from "node:assert/strict";
+import { closeSync, createReadStream, writeSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { DBusError, type MessageBus, Variant } from "../../src/common/bus.js";
+import {
+  CONTAINER_INTERFACE,
+  containerPath,
+  MANAGER_INTERFACE,
+  MANAGER_PATH,
+  PROCESS_INTERFACE,
+  processPath,
+} from "../../src/common/bus-path.js";
+import { type Bundle, makeBundle, type SpecOptions, uniqueId } from "../fixtures/bundle.js";
+import { startBerthd, type TestBerthd } from "../helpers/berthd.js";
+import { callMethod, getProperty, SignalRecorder } from "../helpers/dbus.js";
+
+const E = "org.berth.Supervisor1.Error.";
+
+/** Reads `fd` until `text` arrives; closes it. */
+function readUntil(fd: number, text: string, timeoutMs = 15_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const stream = createReadStream("", { fd, autoClose: true });
+    let seen = "";
+    const timer = setTimeout(() => {
+      stream.destroy();
+      reject(new Error(`"${text}" not read in ${timeoutMs} ms; got ${JSON.stringify(seen)}`));
+    }, timeoutMs);
+    stream.on("data", (chunk) => {
+      seen += chunk.toString();
+      if (seen.includes(text)) {
+        clearTimeout(timer);
+        stream.destroy();
+        resolve(seen);
+      }
+    });
+  });
+}
+
+describe("the remaining members", () => {
+  let berthd: TestBerthd;
+  let client: MessageBus;
+  let signals: SignalRecorder;
+  const bundles: Bundle[] = [];
+
+  before(async () => {
+    berthd = await startBerthd();
+    client = await berthd.connect();
+    signals = await SignalRecorder.start(client);
+  });
+  after(async () => {
+    await berthd?.cleanup();
+    for (const bundle of bundles) await bundle.remove();
+  });
+
+  async function bundle(options: SpecOptions): Promise<Bundle> {
+    const made = await makeBundle(options);
+    bundles.push(made);
+    return made;
+  }
+  const manager = (member: string, signature = "", body: unknown[] = []) =>
+    callMethod(client, MANAGER_PATH, MANAGER_INTERFACE, member, signature, body);
+  const container = (id: string, member: string, signature = "", body: unknown[] = []) =>
+    callMethod(client, containerPath(id), CONTAINER_INTERFACE, member, signature, body);
+  const get = (id: string, name: string) => getProperty(client, containerPath(id), CONTAINER_INTERFACE, name);
+
+  test("OOM: the OOM signal, then Exited with oom_killed, and OOMKilled=true", async () => {
+    const id = uniqueId("oom");
+    const b = await bundle({
+      args: ["sh", "-c", 'a=x; while :; do a="$a$a"; done'],
+      memoryLimit: 32 * 1024 * 1024,
+    });
+    await manager("RunContainer", "ssa{sv}", [id, b.path, {}]);
+    const [code] = (await container(id, "Wait")) as [number];
+    assert.equal(code, 137);
+    const path = containerPath(id);
+    const exited = await signals.waitFor((s) => s.path === path && s.member === "Exited");
+    assert.equal(exited.body[2], true);
+    const mine = signals.on(path).map((s) => s.member);
+    assert.ok(mine.includes("OOM"), `OOM signal: ${mine.join(", ")}`);
+    assert.ok(mine.indexOf("OOM") < mine.indexOf("Exited"), mine.join(", "));
+    assert.equal(await get(id, "OOMKilled"), true);
+    await container(id, "Delete");
+  });
+
+  test("LogDriver and LogPath: the file driver's log is under the state dir; LogDriver=none is kept", async () => {
+    const b = await bundle({ args: ["sh", "-c", "echo to-the-log"] });
+    const fileId = uniqueId("logfile");
+    await manager("RunContainer", "ssa{sv}", [fileId, b.path, {}]);
+    assert.equal(await get(fileId, "LogDriver"), "file");
+    assert.equal(await get(fileId, "LogPath"), join(berthd.stateDir, "containers", fileId, "log"));
+    const noneId = uniqueId("lognone");
+    await manager("RunContainer", "ssa{sv}", [noneId, b.path, { LogDriver: new Variant("s", "none") }]);
+    assert.equal(await get(noneId, "LogDriver"), "none");
+    for (const id of [fileId, noneId]) {
+      await container(id, "Wait");
+      await container(id, "Delete");
+    }
+  });
+
+  test("a Process object's stdio: OpenStdio, CloseStdin; Resize on an exec'd terminal", async () => {
+    const id = uniqueId("pio");
+    const b = await bundle({ args: ["sleep", "60"] });
+    await manager("RunContainer", "ssa{sv}", [id, b.path, {}]);
+
+    const catPath = processPath(id, "cat");
+    await container(id, "Exec", "sa{sv}", [
+      "cat",
+      { Args: new Variant("as", ["cat"]), Stdin: new Variant("b", true) },
+    ]);
+    const [stdin, stdout, stderr] = (await callMethod(
+      client,
+      catPath,
+      PROCESS_INTERFACE,
+      "OpenStdio",
+    )) as number[];
+    try {
+      const reading = readUntil(stdout!, "exec echo");
+      writeSync(stdin!, "exec echo\n");
+      await reading;
+    } finally {
+      closeSync(stdin!);
+      closeSync(stderr!);
+    }
+    await callMethod(client, catPath, PROCESS_INTERFACE, "CloseStdin");
+    assert.deepEqual(await callMethod(client, catPath, PROCESS_INTERFACE, "Wait"), [0]);
+
+    const ttyPath = processPath(id, "tty");
+    await container(id, "Exec", "sa{sv}", [
+      "tty",
+      {
+        Args: new Variant("as", ["sh", "-c", "sleep 0.5; stty size; sleep 30"]),
+        Terminal: new Variant("b", true),
+      },
+    ]);
+    assert.equal(await getProperty(client, ttyPath, PROCESS_INTERFACE, "Terminal"), true);
+    await callMethod(client, ttyPath, PROCESS_INTERFACE, "Resize", "uu", [100, 30]);
+    const fds = (await callMethod(client, ttyPath, PROCESS_INTERFACE, "OpenStdio")) as number[];
+    closeSync(fds[0]!);
+    closeSync(fds[2]!);
+    assert.match(await readUntil(fds[1]!, "30 100"), /30 100/);
+
+    await container(id, "Kill", "si", ["all", 9]);
+    await container(id, "Wait");
+    await container(id, "Delete");
+  });
+
+  test("RuntimeFailed carries the runtime's own error text, and leaves nothing", async () => {
+    const id = uniqueId("rtfail");
+    const b = await bundle({ args: ["/no/such/binary"] });
+    try {
+      await manager("RunContainer", "ssa{sv}", [id, b.path, {}]);
+      assert.fail("a container whose binary is missing must not run");
+    } catch (error) {
+      assert.ok(error instanceof DBusError, String(error));
+      assert.equal(error.type, `${E}RuntimeFailed`);
+      assert.match(error.text, /no\/such\/binary/);
+    }
+    await assert.rejects(
+      manager("GetContainer", "s", [id]),
+      (e: DBusError) => e.type === `${E}NoSuchContainer`,
+    );
+  });
+
+  test("a Delete that loses a race with another Delete gets NoSuchContainer (or UnknownObject)", async () => {
+    const id = uniqueId("race");
+    const b = await bundle({ args: ["sleep", "60"] });
+    await manager("CreateContainer", "ssa{sv}", [id, b.path, {}]);
+    const outcomes = await Promise.allSettled([container(id, "Delete"), container(id, "Delete")]);
+    assert.equal(outcomes.filter((o) => o.status === "fulfilled").length, 1, "one Delete wins");
+    const loser = outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult;
+    assert.ok(
+      [`${E}NoSuchContainer`, "org.freedesktop.DBus.Error.UnknownObject"].includes(
+        (loser.reason as DBusError).type,
+      ),
+      (loser.reason as DBusError).type,
+    );
+  });
+});
