@@ -31,7 +31,7 @@ export const command: Command = {
       closeStdin: () => client.closeStdin(target),
       kill: (signal) => client.kill(id, "init", signal),
       warn: (text) => ctx.warn(text),
-      exitCode: step(`wait ${id}`, client.wait(target)),
+      exitCode: () => step(`wait ${id}`, client.wait(target)),
     });
   },
 };

@@ -52,7 +52,7 @@ export const command: Command = {
         closeStdin: () => client.closeStdin(target),
         kill: (signal) => client.killProcess(target, signal),
         warn: (text) => ctx.warn(text),
-        exitCode: step(`wait for ${execId} in ${id}`, client.wait(target)),
+        exitCode: () => step(`wait for ${execId} in ${id}`, client.wait(target)),
       });
     } finally {
       await client.delete(target).catch(() => {});

@@ -53,13 +53,20 @@ export const command: Command = {
         throw new ClientError(
           `run ${id}: -t: the container has no terminal (set process.terminal to true in ${path}/config.json)`,
         );
-      await step(`start ${id}`, client.start(id));
     } catch (error) {
       await discard(client, id, fds);
       throw error;
     }
     const target = containerTarget(id);
     return runAttached({
+      begin: async () => {
+        try {
+          await step(`start ${id}`, client.start(id));
+        } catch (error) {
+          await client.delete(target).catch(() => {});
+          throw error;
+        }
+      },
       fds: fds!,
       forwardStdin: request.stdin === true,
       closeStdinAtEof: true,
@@ -68,7 +75,7 @@ export const command: Command = {
       closeStdin: () => client.closeStdin(target),
       kill: (signal) => client.kill(id, "init", signal),
       warn: (text) => ctx.warn(text),
-      exitCode: exitCodeOf(client, id, exited),
+      exitCode: () => exitCodeOf(client, id, exited),
     });
   },
 };

@@ -34,7 +34,8 @@ export class StdioRelay {
 
   constructor(private readonly options: RelayOptions) {}
 
-  start(): void {
+  /** Starts relaying; resolves once the process knows our window size (terminal), so it can start. */
+  async start(): Promise<void> {
     const { fds } = this.options;
     this.outputEnded = Promise.all([
       this.pipeOutput(fds.stdout, process.stdout),
@@ -42,7 +43,7 @@ export class StdioRelay {
     ]).then(() => {});
     if (this.options.forwardStdin) this.pipeInput(fds.stdin);
     else closeSync(fds.stdin);
-    if (this.options.terminal) this.setUpTerminal();
+    if (this.options.terminal) await this.setUpTerminal();
   }
 
   /** Resolves when both output fds have reached EOF (the shim is gone), or after `limitMs`. */
@@ -91,20 +92,20 @@ export class StdioRelay {
     });
   }
 
-  private setUpTerminal(): void {
+  private async setUpTerminal(): Promise<void> {
     if (process.stdin.isTTY && this.options.forwardStdin) {
       process.stdin.setRawMode(true);
       if (!rawModeSet) process.once("exit", restoreTerminal);
       rawModeSet = true;
     }
     if (!process.stdout.isTTY) return;
-    const sendSize = () => {
+    const sendSize = async () => {
       const { columns, rows } = process.stdout;
       if (columns > 0 && rows > 0)
-        this.options.resize(columns, rows).catch((error) => this.options.onError("resize", error));
+        await this.options.resize(columns, rows).catch((error) => this.options.onError("resize", error));
     };
-    this.onResize = sendSize;
-    process.stdout.on("resize", sendSize);
-    sendSize();
+    this.onResize = () => void sendSize();
+    process.stdout.on("resize", this.onResize);
+    await sendSize();
   }
 }

@@ -11,8 +11,10 @@ const DRAIN_LIMIT_MS = 5000;
 const PROXIED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
 
 export interface SessionOptions extends Omit<RelayOptions, "onError"> {
-  /** Settles with the process's exit code. */
-  exitCode: Promise<number>;
+  /** Runs once the relay is up (run: Start, so no output is missed and the tty has its size). */
+  begin?: () => Promise<void>;
+  /** Settles with the process's exit code; called after begin. */
+  exitCode: () => Promise<number>;
   kill(signal: number): Promise<void>;
   warn(text: string): void;
 }
@@ -40,9 +42,10 @@ export async function runAttached(options: SessionOptions): Promise<number> {
       handlers.push([name, handler]);
     }
   }
-  relay.start();
   try {
-    const code = await Promise.race([options.exitCode, gaveUp]);
+    await relay.start();
+    await options.begin?.();
+    const code = await Promise.race([options.exitCode(), gaveUp]);
     await relay.drained(DRAIN_LIMIT_MS);
     return code;
   } finally {
