@@ -3,7 +3,7 @@
 // and NoSuchContainer for a call that loses a race with a Delete.
 
 import assert from "node:assert/strict";
-import { closeSync, createReadStream, writeSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { DBusError, type MessageBus, Variant } from "../../src/common/bus.js";
@@ -164,6 +164,7 @@ describe("the remaining members", () => {
       manager("GetContainer", "s", [id]),
       (e: DBusError) => e.type === `${E}NoSuchContainer`,
     );
+    assert.equal(existsSync(join(berthd.stateDir, "containers", id)), false);
   });
 
   test("a Delete that loses a race with another Delete gets NoSuchContainer (or UnknownObject)", async () => {
