@@ -17,6 +17,7 @@ import {
 import { type Bundle, makeBundle, makeTempDir, uniqueId } from "../fixtures/bundle.js";
 import { BERTHD_MAIN, startBerthd, type TestBerthd, testConfig } from "../helpers/berthd.js";
 import { callMethod, getProperty, SignalRecorder, startBus, type TestBus } from "../helpers/dbus.js";
+import { processAlive } from "../helpers/proc.js";
 
 interface Finished {
   code: number | null;
@@ -48,15 +49,6 @@ function runBerthd(args: string[], env: Record<string, string> = {}, timeoutMs =
       resolve({ code, stdout, stderr });
     });
   });
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe("berthd command line", () => {
@@ -187,7 +179,7 @@ describe("berthd on a bus", () => {
     assert.equal(await berthd.stop(), 0);
     const [owned] = await callBusDaemon(client, "NameHasOwner", "s", [BUS_NAME]);
     assert.equal(owned, false);
-    assert.ok(pidAlive(pid), "the container outlived berthd");
+    assert.ok(processAlive(pid), "the container outlived berthd");
     assert.match(berthd.output(), /stopped; containers keep running/);
 
     await berthd.restart();

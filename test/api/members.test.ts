@@ -3,7 +3,7 @@
 // and NoSuchContainer for a call that loses a race with a Delete.
 
 import assert from "node:assert/strict";
-import { closeSync, createReadStream, existsSync, writeSync } from "node:fs";
+import { closeSync, existsSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { DBusError, type MessageBus, Variant } from "../../src/common/bus.js";
@@ -17,29 +17,9 @@ import {
 } from "../../src/common/bus-path.js";
 import { type Bundle, makeBundle, type SpecOptions, uniqueId } from "../fixtures/bundle.js";
 import { startBerthd, type TestBerthd } from "../helpers/berthd.js";
-import { callMethod, getProperty, SignalRecorder } from "../helpers/dbus.js";
+import { callMethod, getProperty, readFdUntil, SignalRecorder } from "../helpers/dbus.js";
 
 const E = "org.berth.Supervisor1.Error.";
-
-/** Reads `fd` until `text` arrives; closes it. */
-function readUntil(fd: number, text: string, timeoutMs = 15_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const stream = createReadStream("", { fd, autoClose: true });
-    let seen = "";
-    const timer = setTimeout(() => {
-      stream.destroy();
-      reject(new Error(`"${text}" not read in ${timeoutMs} ms; got ${JSON.stringify(seen)}`));
-    }, timeoutMs);
-    stream.on("data", (chunk) => {
-      seen += chunk.toString();
-      if (seen.includes(text)) {
-        clearTimeout(timer);
-        stream.destroy();
-        resolve(seen);
-      }
-    });
-  });
-}
 
 describe("the remaining members", () => {
   let berthd: TestBerthd;
@@ -119,7 +99,7 @@ describe("the remaining members", () => {
       "OpenStdio",
     )) as number[];
     try {
-      const reading = readUntil(stdout!, "exec echo");
+      const reading = readFdUntil(stdout!, "exec echo");
       writeSync(stdin!, "exec echo\n");
       await reading;
     } finally {
@@ -142,7 +122,7 @@ describe("the remaining members", () => {
     const fds = (await callMethod(client, ttyPath, PROCESS_INTERFACE, "OpenStdio")) as number[];
     closeSync(fds[0]!);
     closeSync(fds[2]!);
-    assert.match(await readUntil(fds[1]!, "30 100"), /30 100/);
+    assert.match(await readFdUntil(fds[1]!, "30 100"), /30 100/);
 
     await container(id, "Kill", "si", ["all", 9]);
     await container(id, "Wait");

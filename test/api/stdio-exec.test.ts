@@ -2,7 +2,7 @@
 // against the real berthd, shim and runc.
 
 import assert from "node:assert/strict";
-import { closeSync, createReadStream, readdirSync, writeSync } from "node:fs";
+import { closeSync, readdirSync, writeSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { type MessageBus, Variant } from "../../src/common/bus.js";
 import {
@@ -15,31 +15,7 @@ import {
 } from "../../src/common/bus-path.js";
 import { type Bundle, makeBundle, uniqueId } from "../fixtures/bundle.js";
 import { startBerthd, type TestBerthd } from "../helpers/berthd.js";
-import { callMethod, errorName, getProperty, SignalRecorder } from "../helpers/dbus.js";
-
-/** Reads from `fd` until `text` has arrived (or fails after timeoutMs); closes the fd. */
-function readUntil(fd: number, text: string, timeoutMs = 15_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const stream = createReadStream("", { fd, autoClose: true });
-    let seen = "";
-    const timer = setTimeout(() => {
-      stream.destroy();
-      reject(new Error(`"${text}" not read in ${timeoutMs} ms; got ${JSON.stringify(seen)}`));
-    }, timeoutMs);
-    stream.on("data", (chunk) => {
-      seen += chunk.toString();
-      if (seen.includes(text)) {
-        clearTimeout(timer);
-        stream.destroy();
-        resolve(seen);
-      }
-    });
-    stream.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-  });
-}
+import { callMethod, errorName, getProperty, readFdUntil, SignalRecorder } from "../helpers/dbus.js";
 
 describe("stdio, exec, pause/resume, stats", () => {
   let berthd: TestBerthd;
@@ -80,7 +56,7 @@ describe("stdio, exec, pause/resume, stats", () => {
     const [stdin, stdout, stderr] = (await container(id, "OpenStdio")) as [number, number, number];
     assert.ok(stdin > 2 && stdout > 2 && stderr > 2, `real fds: ${stdin} ${stdout} ${stderr}`);
     try {
-      const reading = readUntil(stdout, "ping over fds");
+      const reading = readFdUntil(stdout, "ping over fds");
       writeSync(stdin, "ping over fds\n");
       assert.match(await reading, /ping over fds/);
     } finally {
@@ -125,7 +101,7 @@ describe("stdio, exec, pause/resume, stats", () => {
     const [stdin, stdout, stderr] = (await container(id, "OpenStdio")) as [number, number, number];
     closeSync(stdin);
     closeSync(stderr);
-    assert.match(await readUntil(stdout, "45 123"), /45 123/);
+    assert.match(await readFdUntil(stdout, "45 123"), /45 123/);
     await container(id, "Kill", "si", ["all", 9]);
     await container(id, "Wait");
     await container(id, "Delete");

@@ -11,7 +11,7 @@
 //   // (--bus-address), dbus-next (connectBus), busctl --address=…, gdbus --address …
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { chmodSync, writeFileSync } from "node:fs";
+import { chmodSync, createReadStream, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -288,4 +288,28 @@ export class SignalRecorder {
     const parts = Object.entries(changed).map(([name, variant]) => `${name}=${String(variant.value)}`);
     return `PropertiesChanged(${parts.join(",")})`;
   }
+}
+
+/** Reads an fd received from OpenStdio until `text` has arrived (rejects after timeoutMs); closes the fd. */
+export function readFdUntil(fd: number, text: string, timeoutMs = 15_000): Promise<string> {
+  return new Promise((resolveRead, reject) => {
+    const stream = createReadStream("", { fd, autoClose: true });
+    let seen = "";
+    const timer = setTimeout(() => {
+      stream.destroy();
+      reject(new Error(`"${text}" not read in ${timeoutMs} ms; got ${JSON.stringify(seen)}`));
+    }, timeoutMs);
+    stream.on("data", (chunk) => {
+      seen += chunk.toString();
+      if (seen.includes(text)) {
+        clearTimeout(timer);
+        stream.destroy();
+        resolveRead(seen);
+      }
+    });
+    stream.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
 }
