@@ -11,6 +11,15 @@ import type { Container, ExecProcess } from "./container.js";
 import type { SupervisorCore } from "./core.js";
 import { deleteContainer } from "./delete.js";
 
+/** What the exit code alone does not say: the signal, an OOM kill, or that berthd had to record it. */
+function exitDetail(exit: ExitStatus): string {
+  if (exit.recordedByBerthd) return " (recorded by berthd: the shim was lost)";
+  const notes = [exit.signal > 0 ? `signal ${exit.signal}` : "", exit.oomKilled ? "OOM-killed" : ""].filter(
+    Boolean,
+  );
+  return notes.length > 0 ? ` (${notes.join(", ")})` : "";
+}
+
 function logFailure(core: SupervisorCore, what: string): (error: unknown) => void {
   return (error) => core.log.error(`${what}: ${(error as Error).message}`);
 }
@@ -56,9 +65,7 @@ async function containerShimGone(core: SupervisorCore, container: Container): Pr
   container.oomWatch?.check();
   container.oomWatch?.close();
   const exit = (await readExit(container.dir)) ?? (await settleLostShim(core, container));
-  core.log.info(
-    `container ${container.id}: exited with code ${exit.exitCode}${exit.oomKilled ? " (OOM-killed)" : ""}`,
-  );
+  core.log.info(`container ${container.id}: exited with code ${exit.exitCode}${exitDetail(exit)}`);
   core.apply({ kind: "container-exited", container, exit });
   if (container.request.autoRemove) await deleteContainer(core, container);
 }
@@ -95,7 +102,9 @@ async function processShimGone(
     await writeLostExit(process.dir, process.info.pid, nowMicros());
     exit = (await readExit(process.dir))!;
   }
-  core.log.info(`container ${container.id} process ${process.info.id}: exited with code ${exit.exitCode}`);
+  core.log.info(
+    `container ${container.id} process ${process.info.id}: exited with code ${exit.exitCode}${exitDetail(exit)}`,
+  );
   core.apply({ kind: "process-exited", container, process, exit });
 }
 

@@ -3,20 +3,12 @@
 
 export class SerialQueue {
   private tail: Promise<unknown> = Promise.resolve();
-  private pending = 0;
-
-  /** Operations queued or running. */
-  get depth(): number {
-    return this.pending;
-  }
 
   run<T>(operation: () => Promise<T>): Promise<T> {
-    this.pending++;
     const result = this.tail.then(operation);
-    const done = () => {
-      this.pending--;
-    };
-    this.tail = result.then(done, done);
+    // The next operation waits for this one to settle, whether it succeeded or failed.
+    const settled = () => {};
+    this.tail = result.then(settled, settled);
     return result;
   }
 }
