@@ -22,6 +22,7 @@ import { callBusDaemon, connectBus, type MessageBus } from "../../src/common/bus
 import { BUS_NAME } from "../../src/common/bus-path.js";
 import { makeTempDir, type TempDir } from "../fixtures/temp.js";
 import { startBus, type TestBus } from "./dbus.js";
+import { crun, runc } from "./runtime.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -30,14 +31,13 @@ export const CHECKOUT = resolve(fileURLToPath(import.meta.url), "../../../..");
 export const BERTHD_MAIN = join(CHECKOUT, "dist/src/berthd/main.js");
 export const SHIM_PATH = join(CHECKOUT, "shim/berth-shim");
 
-/** The runtimes tests use, with the global flags this machine needs (crun: no cgroup manager on hybrid v1). */
-export const TEST_RUNTIMES: Record<string, { path: string; args: string[] }> = {
-  runc: { path: "/usr/sbin/runc", args: [] },
-  crun: {
-    path: "/usr/bin/crun",
-    args: existsSync("/sys/fs/cgroup/cgroup.controllers") ? [] : ["--cgroup-manager=disabled"],
-  },
-};
+/**
+ * The runtimes tests use: the shim tests' runc and crun (test/helpers/runtime.ts; on a hybrid host whose
+ * v2 hierarchy holds a controller, crun is a wrapper that hides it, since crun 1.8 refuses such hosts).
+ */
+export const TEST_RUNTIMES: Record<string, { path: string; args: string[] }> = Object.fromEntries(
+  [runc(), crun()].map((runtime) => [runtime.name, { path: runtime.path, args: [...runtime.globalArgs] }]),
+);
 
 /** The TOML berthd gets unless a test passes its own. */
 export function testConfig(
