@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { closeSync, createReadStream, readFileSync, writeSync } from "node:fs";
+import { closeSync, createReadStream, readdirSync, readFileSync, readlinkSync, writeSync } from "node:fs";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { makeBundle, uniqueId } from "../fixtures/bundle.js";
 import { makeHarness } from "./harness.js";
@@ -58,6 +59,37 @@ describe("supervisor: OpenStdio, CloseStdin, terminals", { timeout: 120_000 }, (
     for (const fd of [more.stdin, more.stdout, more.stderr]) closeSync(fd);
     await h.sv.kill(other, "all", 9);
     await h.sv.wait(other);
+  });
+
+  test("repeated OpenStdio calls share one placeholder per stream, closed when the shim is gone", async (t) => {
+    const h = await makeHarness(t);
+    const bundle = await makeBundle({ args: ["sh", "-c", "sleep 1; echo late"] });
+    t.after(() => bundle.remove());
+    const id = uniqueId("reopen");
+    await h.sv.createContainer(id, bundle.path, {});
+    const fifos = ["stdout", "stderr"].map((name) => join(h.config.stateDir, "containers", id, name));
+    /** berthd's (this process's) fds on the container's output FIFOs. */
+    const heldOnFifos = () =>
+      readdirSync("/proc/self/fd").filter((fd) => {
+        try {
+          return fifos.includes(readlinkSync(`/proc/self/fd/${fd}`));
+        } catch {
+          return false;
+        }
+      }).length;
+    for (let i = 0; i < 5; i++) {
+      const fds = await h.sv.openStdio(id);
+      for (const fd of [fds.stdin, fds.stdout, fds.stderr]) closeSync(fd);
+    }
+    assert.equal(heldOnFifos(), 2, "two placeholder writers, however many calls");
+    const last = await h.sv.openStdio(id);
+    const stdout = readAll(last.stdout);
+    closeSync(last.stdin);
+    closeSync(last.stderr);
+    await h.sv.start(id);
+    assert.equal(await h.sv.wait(id), 0);
+    assert.equal(await stdout, "late\n", "the reader saw output and then EOF");
+    assert.equal(heldOnFifos(), 0, "placeholders closed once the shim was gone");
   });
 
   test("a terminal container: Resize reaches the pty (stty size)", async (t) => {

@@ -1,6 +1,6 @@
 // OpenStdio: the reader protocol of docs/shim.md "Stdio". The caller gets blocking fds that see live
-// output and EOF only when the shim is gone: berthd holds a placeholder writer on each output FIFO
-// until exit.fifo reports the shim gone.
+// output and EOF only when the shim is gone: berthd holds one placeholder writer per output FIFO
+// (shared by every OpenStdio of that process) until exit.fifo reports the shim gone.
 
 import { closeSync, constants, openSync } from "node:fs";
 import { join } from "node:path";
@@ -8,22 +8,35 @@ import { InvalidStateError } from "../../common/errors.js";
 import type { StdioFds } from "../../common/types.js";
 import { FILES } from "../state/layout.js";
 
-function closeAll(fds: number[]): void {
-  for (const fd of fds) closeSync(fd);
+/** The placeholder writers of one process's output FIFOs, opened on first use, closed when its shim is gone. */
+export class StdioPlaceholders {
+  private readonly fds = new Map<string, number>();
+  private closed = false;
+
+  constructor(shimGone: Promise<void>) {
+    void shimGone.then(() => this.close());
+  }
+
+  /** Opens the placeholder writer for `path` unless one is held. The caller holds a read end already. */
+  ensure(path: string): void {
+    if (this.closed) throw new InvalidStateError("the process's shim is gone");
+    if (!this.fds.has(path)) this.fds.set(path, openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const fd of this.fds.values()) closeSync(fd);
+    this.fds.clear();
+  }
 }
 
-/** A blocking read end of an output FIFO, plus the placeholder writer that keeps it from seeing EOF. */
-function openOutput(path: string): { reader: number; placeholder: number } {
+/** A blocking read end of an output FIFO that sees no EOF while the placeholder writer is held. */
+function openOutput(path: string, placeholders: StdioPlaceholders): number {
   const probe = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    const placeholder = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
-    try {
-      // A writer exists now, so this blocking open returns at once.
-      return { reader: openSync(path, constants.O_RDONLY), placeholder };
-    } catch (error) {
-      closeSync(placeholder);
-      throw error;
-    }
+    placeholders.ensure(path);
+    // A writer exists now, so this blocking open returns at once.
+    return openSync(path, constants.O_RDONLY);
   } finally {
     closeSync(probe);
   }
@@ -47,19 +60,15 @@ function openInput(path: string, hasStdin: boolean): number {
   }
 }
 
-export function openStdio(stateDir: string, hasStdin: boolean, shimGone: Promise<void>): StdioFds {
+export function openStdio(stateDir: string, hasStdin: boolean, placeholders: StdioPlaceholders): StdioFds {
   const opened: number[] = [];
   try {
-    const stdout = openOutput(join(stateDir, FILES.stdout));
-    opened.push(stdout.reader, stdout.placeholder);
-    const stderr = openOutput(join(stateDir, FILES.stderr));
-    opened.push(stderr.reader, stderr.placeholder);
-    const stdin = openInput(join(stateDir, FILES.stdin), hasStdin);
-    const placeholders = [stdout.placeholder, stderr.placeholder];
-    void shimGone.then(() => closeAll(placeholders));
-    return { stdin, stdout: stdout.reader, stderr: stderr.reader };
+    opened.push(openOutput(join(stateDir, FILES.stdout), placeholders));
+    opened.push(openOutput(join(stateDir, FILES.stderr), placeholders));
+    const [stdout, stderr] = opened as [number, number];
+    return { stdin: openInput(join(stateDir, FILES.stdin), hasStdin), stdout, stderr };
   } catch (error) {
-    closeAll(opened);
+    for (const fd of opened) closeSync(fd);
     if (error instanceof InvalidStateError) throw error;
     throw new InvalidStateError(`cannot open the process's stdio: ${(error as Error).message}`);
   }

@@ -5,6 +5,7 @@ import type { ContainerInfo, ProcessInfo } from "../../common/types.js";
 import type { RuntimeClient } from "../runtime/client.js";
 import type { ExitWatch } from "../shim/exit-watch.js";
 import type { OomWatch } from "../shim/oom-watch.js";
+import { StdioPlaceholders } from "../shim/stdio.js";
 import type { StateRecord } from "../state/record.js";
 import type { ContainerRequest, ProcessRequest } from "../state/request.js";
 import { SerialQueue } from "./serial-queue.js";
@@ -18,6 +19,7 @@ export interface Waiter {
 export class ExecProcess {
   exitWatch: ExitWatch | undefined;
   readonly waiters: Waiter[] = [];
+  private placeholders: StdioPlaceholders | undefined;
 
   constructor(
     readonly info: ProcessInfo,
@@ -25,6 +27,16 @@ export class ExecProcess {
     readonly dir: string,
     readonly record: StateRecord,
   ) {}
+
+  get shimGone(): Promise<void> {
+    return this.exitWatch?.gone ?? Promise.resolve();
+  }
+
+  /** OpenStdio's placeholder writers, shared by every OpenStdio of this process. */
+  stdioPlaceholders(): StdioPlaceholders {
+    this.placeholders ??= new StdioPlaceholders(this.shimGone);
+    return this.placeholders;
+  }
 }
 
 export class Container {
@@ -36,6 +48,7 @@ export class Container {
   oomWatch: OomWatch | undefined;
   /** Set by Delete while it runs: the exit it causes (of a created container) is not an Exited. */
   deleting = false;
+  private placeholders: StdioPlaceholders | undefined;
 
   constructor(
     readonly info: ContainerInfo,
@@ -52,6 +65,12 @@ export class Container {
   /** Resolves when the shim is gone (at once when there is no shim to watch). */
   get shimGone(): Promise<void> {
     return this.exitWatch?.gone ?? Promise.resolve();
+  }
+
+  /** OpenStdio's placeholder writers, shared by every OpenStdio of this container. */
+  stdioPlaceholders(): StdioPlaceholders {
+    this.placeholders ??= new StdioPlaceholders(this.shimGone);
+    return this.placeholders;
   }
 
   closeWatches(): void {

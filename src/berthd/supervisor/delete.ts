@@ -40,7 +40,7 @@ export async function deleteContainer(core: SupervisorCore, container: Container
   }
   if (!(await gone(container.shimGone))) core.log.warn(`container ${id}: its shim did not exit after delete`);
   for (const process of container.processes.values()) {
-    if (!(await gone(process.exitWatch?.gone ?? Promise.resolve()))) {
+    if (!(await gone(process.shimGone))) {
       core.log.warn(`container ${id} process ${process.info.id}: its shim did not exit after delete`);
     }
     core.apply({ kind: "process-removed", container, process });

@@ -428,7 +428,7 @@ export class Supervisor implements SupervisorApi, SupervisorCore {
   openStdio(id: string): Promise<StdioFds> {
     return this.guard(async () => {
       const container = this.live(id);
-      return openStdio(container.dir, container.info.stdin, container.shimGone);
+      return openStdio(container.dir, container.info.stdin, container.stdioPlaceholders());
     });
   }
 
@@ -494,7 +494,7 @@ export class Supervisor implements SupervisorApi, SupervisorCore {
   openStdioProcess(id: string, execId: string): Promise<StdioFds> {
     return this.guard(async () => {
       const process = this.liveProcess(id, execId);
-      return openStdio(process.dir, process.info.stdin, process.exitWatch?.gone ?? Promise.resolve());
+      return openStdio(process.dir, process.info.stdin, process.stdioPlaceholders());
     });
   }
 
