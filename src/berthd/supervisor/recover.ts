@@ -9,7 +9,7 @@ import { readdir, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { isNotFound } from "../runtime/client.js";
 import { readPidFile } from "../state/atomic.js";
-import { readExit } from "../state/exit.js";
+import { LOST_EXIT_CODE, readExit } from "../state/exit.js";
 import { FILES } from "../state/layout.js";
 import { readRecord, writeRecordSync } from "../state/record.js";
 import { readContainerRequest, readProcessRequest } from "../state/request.js";
@@ -90,14 +90,16 @@ async function recoverContainer(core: SupervisorCore, id: string): Promise<void>
   const runtime = core.runtime(request.runtime);
   const container = new Container(containerInfo(request, pid, shimPid), request, dir, runtime, record);
   const { info } = container;
-  if (exit !== undefined && record.exitReported) {
+  if (record.exitReported) {
+    // Reported already; an exit.json removed since then by hand is replaced by a recorded 255.
+    const final = exit ?? (await settleLostShim(core, container));
     Object.assign(info, {
       status: "stopped",
       pid: 0,
       startedAt: record.startedAt,
-      exitCode: exit.exitCode,
-      exitedAt: exit.exitedAt,
-      oomKilled: exit.oomKilled,
+      exitCode: final.exitCode,
+      exitedAt: final.exitedAt,
+      oomKilled: final.oomKilled,
     });
   } else {
     const shimAlive = isLiveShim(shimPid, id);
@@ -150,12 +152,12 @@ async function recoverProcesses(core: SupervisorCore, container: Container): Pro
       readPidFile(join(dir, FILES.initPid)),
     ]);
     const process = new ExecProcess(processInfo(request, pid), request, dir, record);
-    if (exit !== undefined && record.exitReported) {
+    if (record.exitReported) {
       Object.assign(process.info, {
         status: "stopped",
         pid: 0,
-        exitCode: exit.exitCode,
-        exitedAt: exit.exitedAt,
+        exitCode: exit?.exitCode ?? LOST_EXIT_CODE,
+        exitedAt: exit?.exitedAt ?? 0n,
       });
     }
     core.apply({ kind: "process-added", container, process, silent: true });
