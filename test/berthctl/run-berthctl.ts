@@ -18,6 +18,8 @@ export interface RunOptions {
   address?: string;
   input?: string;
   env?: Record<string, string>;
+  /** Leave berthctl's stdin open for the test to write to (collect() ends it otherwise). */
+  keepStdinOpen?: boolean;
   /** Kill it (SIGKILL) after this long; default 60 s. */
   timeoutMs?: number;
 }
@@ -51,7 +53,7 @@ export function collect(child: ChildProcess, options: RunOptions = {}): Promise<
       resolve({ code, signal, stdout, stderr });
     });
     if (options.input !== undefined) child.stdin!.end(options.input);
-    else child.stdin!.end();
+    else if (!options.keepStdinOpen) child.stdin!.end();
   });
 }
 
