@@ -49,23 +49,18 @@ export async function createContainer(
   if (core.idTaken(id)) throw new ContainerExistsError(id);
   core.reserveId(id);
   const dir = core.layout.containerDir(id);
-  let request: ContainerRequest;
   try {
     await makeContainerDir(core, dir, id);
   } catch (error) {
     core.releaseId(id);
     throw error;
   }
-  try {
-    request = await prepare(core, dir, id, bundle, spec, resolved);
-  } catch (error) {
-    await rm(dir, { recursive: true, force: true, maxRetries: 3 });
-    core.releaseId(id);
-    throw error;
-  }
   return core.limiter.run(async () => {
     let container: Container;
     try {
+      // request.json is written in the slot, right before the shim runs: a berthd that dies while
+      // this create waits for a slot leaves a dir without it, which recovery removes as debris.
+      const request = await prepare(core, dir, id, bundle, spec, resolved);
       container = await launch(core, dir, request);
     } catch (error) {
       await rm(dir, { recursive: true, force: true, maxRetries: 3 });
