@@ -1,6 +1,7 @@
 // Start throughput (issue 3, "Measure and report"): N containers started with RunContainer at a
 // given concurrency through a real berthd on a private bus, next to raw `runc run -d` on the same
-// bundles in the same run; berthd's RSS (and the shims' memory) with N containers running. Prints a
+// bundles in the same run; berthd's RSS (and the shims' memory) with N containers running, and the
+// time a SIGKILLed berthd takes to recover them all and serve again. Prints a
 // markdown table; removes every container, shim, bus and temp dir it made.
 //
 //   node dist/bench/start.js [containers=100] [concurrency=10]
@@ -8,7 +9,9 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { callBusDaemon, type MessageBus } from "../src/common/bus.js";
 import {
+  BUS_NAME,
   CONTAINER_INTERFACE,
   containerPath,
   MANAGER_INTERFACE,
@@ -54,6 +57,15 @@ function privateDirtyKiB(pid: number): number {
   }
 }
 
+/** The bus drops a SIGKILLed owner's name a moment after it died. */
+async function nameReleased(client: MessageBus): Promise<void> {
+  for (;;) {
+    const [owned] = await callBusDaemon(client, "NameHasOwner", "s", [BUS_NAME]);
+    if (owned === false) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 /** `runc run -d`, its stdio on /dev/null (a detached container would otherwise hold our pipes). */
 function runcRunDetached(root: string, bundle: string, id: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -84,6 +96,7 @@ async function rawRunc(bundles: Bundle[]): Promise<number> {
 
 interface BerthdResult {
   seconds: number;
+  recoverySeconds: number;
   rssIdleKiB: number;
   rssKiB: number;
   shimRssKiB: number;
@@ -109,12 +122,18 @@ async function viaBerthd(bundles: Bundle[]): Promise<BerthdResult> {
     );
     const shimRssKiB = shims.reduce((sum, pid) => sum + statusKiB(pid, "VmRSS"), 0) / shims.length;
     const shimPrivateDirtyKiB = shims.reduce((sum, pid) => sum + privateDirtyKiB(pid), 0) / shims.length;
+    // A crash and restart with every container running: time until the new berthd serves again.
+    await berthd.kill();
+    await nameReleased(client);
+    const restartedAt = process.hrtime.bigint();
+    await berthd.restart();
+    const recoverySeconds = Number(process.hrtime.bigint() - restartedAt) / 1e9;
     await timed(ids, concurrency, async (id) => {
       await callMethod(client, containerPath(id), CONTAINER_INTERFACE, "Kill", "si", ["all", 9]);
       await callMethod(client, containerPath(id), CONTAINER_INTERFACE, "Wait");
       await callMethod(client, containerPath(id), CONTAINER_INTERFACE, "Delete");
     });
-    return { seconds, rssIdleKiB, rssKiB, shimRssKiB, shimPrivateDirtyKiB };
+    return { seconds, recoverySeconds, rssIdleKiB, rssKiB, shimRssKiB, shimPrivateDirtyKiB };
   } finally {
     await berthd.cleanup();
   }
@@ -143,8 +162,11 @@ async function main(): Promise<void> {
       `| berthd RunContainer over D-Bus (shim + runc create, runc start) | ${berth.seconds.toFixed(2)} | ${rate(berth.seconds)} |`,
     );
     console.log("");
-    console.log("| memory | value |");
+    console.log("| other | value |");
     console.log("|---|---:|");
+    console.log(
+      `| berthd restart after SIGKILL, ${count} running containers, until serving | ${(berth.recoverySeconds * 1000).toFixed(0)} ms |`,
+    );
     console.log(`| berthd RSS, idle | ${mib(berth.rssIdleKiB)} MiB |`);
     console.log(`| berthd RSS with ${count} containers | ${mib(berth.rssKiB)} MiB |`);
     console.log(`| berth-shim RSS, mean | ${berth.shimRssKiB.toFixed(0)} KiB |`);
