@@ -54,6 +54,9 @@ describe("berthctl interactive sessions against berthd", () => {
     assert.equal(out.stderr, "err\n");
     const zero = await ctl(["exec", id, "sh", "-c", "sleep 0.3; exit 0"]);
     assert.equal(zero.code, 0, zero.stderr);
+    // Gone before berthctl could attach: the exit code still comes back.
+    const quick = await ctl(["exec", id, "sh", "-c", "exit 9"]);
+    assert.equal(quick.code, 9, quick.stderr);
   });
 
   test("exec -i round trip; -e, -w and -u reach the process", async () => {

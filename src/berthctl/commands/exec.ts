@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { type ExecRequest, processTarget } from "../api/client.js";
 import { flag, type ParsedArgs, value, values } from "../cli/args.js";
 import type { Command } from "../cli/command.js";
-import { EXIT_RUN_FAILURE, step, UsageError } from "../cli/errors.js";
+import { BusError, EXIT_RUN_FAILURE, FailedError, step, UsageError } from "../cli/errors.js";
 import { runAttached } from "../stdio/session.js";
 
 export const command: Command = {
@@ -12,7 +12,8 @@ export const command: Command = {
     "with its exit code; 125 when berthctl or berthd failed. The process object is deleted after it\n" +
     "exits. Options end at CONTAINER: everything after it is the command.\n" +
     "Note: output the process writes before berthctl has attached to it (a few ms) is not relayed\n" +
-    "(berthd's Exec starts the process at once); commands that read stdin first (-i) lose nothing.",
+    "(berthd's Exec starts the process at once); commands that read stdin first (-i) lose nothing.\n" +
+    "A process that exits before berthctl attaches still gives its exit code, with a warning.",
   options: [
     { name: "interactive", short: "i", help: "pass berthctl's stdin to the process; EOF closes its stdin" },
     {
@@ -42,7 +43,15 @@ export const command: Command = {
     const client = await ctx.client();
     await step(`exec in ${id}`, client.exec(id, execId, request));
     try {
-      const fds = await step(`exec in ${id}`, client.openStdio(target));
+      const fds = await client.openStdio(target).catch((error: unknown) => {
+        if (error instanceof BusError && error.shortName === "InvalidState") return undefined;
+        throw new FailedError(`exec in ${id}`, error);
+      });
+      if (!fds) {
+        // It ran and exited before berthctl could attach: its code is still right; its output is gone.
+        ctx.warn(`exec in ${id}: the process exited before its output could be relayed`);
+        return await step(`wait for ${execId} in ${id}`, client.wait(target));
+      }
       return await runAttached({
         fds,
         forwardStdin: request.stdin === true,
