@@ -76,6 +76,23 @@ describe("supervisor lifecycle (real runc, real shim)", { timeout: 120_000 }, ()
     assert.equal(h.sv.list().length, 0);
   });
 
+  test("crun through the Runtime option; without cgroups of its own (hybrid hosts) GetStats refuses", async (t) => {
+    const h = await makeHarness(t);
+    const bundle = await makeBundle({ args: ["sh", "-c", "sleep 0.5; exit 4"] });
+    t.after(() => bundle.remove());
+    const id = uniqueId("crun");
+    const info = await h.sv.runContainer(id, bundle.path, { runtime: "crun" });
+    assert.equal(info.runtime, "crun");
+    const crunArgs = h.config.runtimes.find((r) => r.name === "crun")!.args;
+    if (crunArgs.includes("--cgroup-manager=disabled")) {
+      await assert.rejects(h.sv.stats(id), { code: "InvalidState", message: /no cgroup of its own/ });
+    } else {
+      assert.ok((await h.sv.stats(id)).memoryCurrent > 0n);
+    }
+    assert.equal(await h.sv.wait(id), 4);
+    await h.sv.delete(id);
+  });
+
   test("delete of a created container: its init is killed, no Exited, only Removed", async (t) => {
     const h = await makeHarness(t);
     const bundle = await makeBundle({ args: ["sleep", "100"] });

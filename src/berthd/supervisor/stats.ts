@@ -60,6 +60,16 @@ export async function containerStats(container: Container): Promise<ContainerSta
     throw new InvalidStateError(`container ${container.id}: its process ${pid} is gone`);
   }
   const dirs = cgroupDirs(procCgroup);
+  // A runtime running without cgroups (crun --cgroup-manager=disabled) leaves the container in the
+  // shim's cgroup: those numbers would be someone else's, so there are none to give.
+  const own = [...dirs.values()].some(
+    (dir) => dir.endsWith(`/berth/${container.id}`) || dir.endsWith(`/berth-${container.id}.scope`),
+  );
+  if (!own) {
+    throw new InvalidStateError(
+      `container ${container.id} has no cgroup of its own (its runtime runs without cgroups)`,
+    );
+  }
   const memory = dirs.get("memory");
   if (memory !== undefined) {
     const cpuacct = dirs.get("cpuacct");
