@@ -122,6 +122,44 @@ describe("berthctl interactive sessions against berthd", () => {
     assert.equal(lines.filter((l) => l === "go").length, 1, JSON.stringify(r.stdout));
   });
 
+  test("exec -i -t on a pty: the process gets a terminal of our size", async () => {
+    const id = await running("exectty");
+    // The process reads first, so nothing it prints can come before berthctl has attached.
+    const steps = [
+      [25, 90],
+      ["", ["sleep", 1]],
+      ["", ["write", "x\r"]],
+    ];
+    const env = { ...process.env, BERTH_ADDRESS: berthd.address };
+    const r = await execFileAsync(
+      "python3",
+      [
+        PTY_RUN,
+        JSON.stringify(steps),
+        process.execPath,
+        BERTHCTL,
+        "exec",
+        "-i",
+        "-t",
+        id,
+        "sh",
+        "-c",
+        "read x; tty; stty size; exit 2",
+      ],
+      { env, timeout: 60_000 },
+    ).then(
+      (ok) => ({ code: 0, stdout: ok.stdout }),
+      (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
+    );
+    assert.equal(r.code, 2, r.stdout);
+    const lines = r.stdout.split(/\r*\n/);
+    assert.ok(
+      lines.some((l) => l.startsWith("/dev/pts/")),
+      `a tty inside: ${JSON.stringify(r.stdout)}`,
+    );
+    assert.ok(lines.includes("25 90"), `our size inside: ${JSON.stringify(r.stdout)}`);
+  });
+
   test("events --json: one parseable line per signal, in the design's order", async () => {
     const events = spawnBerthctl(["events", "--json"], { address: berthd.address });
     const result = collect(events);
