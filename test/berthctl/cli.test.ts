@@ -62,6 +62,13 @@ describe("berthctl without a daemon", () => {
     }
   });
 
+  test("version without a daemon: the client's version, the reason on stderr, exit 1", async () => {
+    const r = await berthctl(["version"], { address: "unix:path=/nonexistent/bus" });
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /^berthctl \d+\.\d+\.\d+\n$/);
+    assertOneLineError(r.stderr);
+  });
+
   test("--address wins over BERTH_ADDRESS", async () => {
     const r = await berthctl(["--address", "unix:path=/nonexistent/first", "ps"], {
       address: "unix:path=/nonexistent/second",

@@ -72,6 +72,33 @@ describe("berthctl against berthd", () => {
     assert.equal(waited.stdout, "137\n");
   });
 
+  test("run passes SIGTERM on to the container and exits with the code it chose", async () => {
+    const id = newId("sigproxy");
+    const script = "trap 'echo caught; exit 11' TERM; echo ready; while :; do sleep 0.1; done";
+    const child = spawnBerthctl(["run", id, await bundle({ args: ["sh", "-c", script] })], {
+      address: berthd.address,
+    });
+    const done = collect(child);
+    await new Promise<void>((resolve) => {
+      let out = "";
+      child.stdout!.on("data", (c: Buffer) => {
+        out += c.toString();
+        if (out.includes("ready")) resolve();
+      });
+    });
+    child.kill("SIGTERM");
+    const r = await done;
+    assert.equal(r.code, 11, r.stderr);
+    assert.equal(r.stdout, "ready\ncaught\n");
+  });
+
+  test("with no --address and no BERTH_ADDRESS, the system bus ($DBUS_SYSTEM_BUS_ADDRESS) is used", async () => {
+    // /run/berth/private does not exist in tests (or is tried first and falls back silently).
+    const r = await berthctl(["version"], { env: { DBUS_SYSTEM_BUS_ADDRESS: berthd.address } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^berthd /m);
+  });
+
   test("run -i --rm: stdin round trip, EOF closes the container's stdin, and the container is gone", async () => {
     const id = newId("cat");
     const r = await ctl(["run", "-i", "--rm", id, await bundle({ args: ["cat"] })], "line one\nline two\n");
