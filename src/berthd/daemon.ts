@@ -150,7 +150,7 @@ export class Daemon {
       this.log.error(`stopping the supervisor: ${errorText(error)}`);
     }
     bus?.disconnect();
-    this.log.info("stopped; containers keep running");
+    if (this.supervisor !== undefined) this.log.info("stopped; containers keep running");
   }
 
   private installProcessHandlers(): void {
