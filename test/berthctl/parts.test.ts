@@ -2,7 +2,9 @@
 // the per-message fd accounting that works around dbus-next's fd bug.
 
 import assert from "node:assert/strict";
+import { statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { unixFdCount } from "../../src/berthctl/bus/fd-split.js";
 import { parseArgs } from "../../src/berthctl/cli/args.js";
@@ -10,6 +12,8 @@ import { UsageError } from "../../src/berthctl/cli/errors.js";
 import { parseSignal } from "../../src/berthctl/cli/signals.js";
 import { formatEvent, toEvent } from "../../src/berthctl/commands/events.js";
 import { CriParser } from "../../src/berthctl/logs/cri.js";
+import { readLogTail } from "../../src/berthctl/logs/source.js";
+import { makeTempDir } from "../fixtures/temp.js";
 
 const OPTIONS = [
   { name: "signal", short: "s", value: "SIG", help: "" },
@@ -91,6 +95,31 @@ describe("CRI log reader", () => {
       parser.push("ished\n").map((l) => l.text),
       ["unfinished"],
     );
+  });
+});
+
+describe("log file tail", () => {
+  test("the last lines of a file larger than the read window, partial records joined", async (t) => {
+    const dir = makeTempDir("log-tail");
+    t.after(() => dir.remove());
+    const path = join(dir.path, "log");
+    const records: string[] = [];
+    for (let i = 0; i < 5000; i++)
+      records.push(`2026-01-01T00:00:00.000000000Z stdout F line ${i} ${"x".repeat(40)}`);
+    records.push("2026-01-01T00:00:01Z stderr P split ", "2026-01-01T00:00:01Z stderr F across records");
+    writeFileSync(path, `${records.join("\n")}\n`);
+    const { lines, offset } = await readLogTail(path, 3);
+    assert.deepEqual(
+      lines.map((l) => [l.stream, l.text]),
+      [
+        ["stdout", `line 4998 ${"x".repeat(40)}`],
+        ["stdout", `line 4999 ${"x".repeat(40)}`],
+        ["stderr", "split across records"],
+      ],
+    );
+    assert.equal(offset, statSync(path).size);
+    assert.equal((await readLogTail(path, 100_000)).lines.length, 5001, "a window grows to the whole file");
+    assert.deepEqual((await readLogTail(join(dir.path, "absent"), 3)).lines, []);
   });
 });
 

@@ -6,7 +6,7 @@ import { flag, integerValue } from "../cli/args.js";
 import type { Command } from "../cli/command.js";
 import { ClientError, step } from "../cli/errors.js";
 import { CriParser, type LogLine } from "../logs/cri.js";
-import { journalctlArgs, logDriver, readLogFile } from "../logs/source.js";
+import { journalctlArgs, logDriver, readLogFile, readLogTail } from "../logs/source.js";
 import { positionals } from "./shared.js";
 
 /** How often a followed log file is read again. */
@@ -52,11 +52,19 @@ async function printFile(
   exited: Promise<unknown> | undefined,
 ): Promise<number> {
   const path = String(props.LogPath);
-  const parser = new CriParser();
-  const first = await readLogFile(path, 0, parser);
-  printLines(tail === undefined ? first.lines : first.lines.slice(first.lines.length - tail));
+  // One parser for the whole run: it carries a record cut at the end of one read over to the next.
+  let parser = new CriParser();
+  let offset = 0;
+  if (tail === undefined) {
+    const all = await readLogFile(path, 0, parser);
+    printLines(all.lines);
+    offset = all.offset;
+  } else {
+    const last = await readLogTail(path, tail);
+    printLines(last.lines);
+    ({ parser, offset } = last);
+  }
   if (!exited) return 0;
-  let offset = first.offset;
   let done = false;
   void exited.then(() => {
     done = true;

@@ -47,6 +47,48 @@ export async function readLogFile(
   }
 }
 
+/** The first window read back from the end of a log file for its last lines; grows 4x until enough. */
+const TAIL_WINDOW = 64 * 1024;
+
+/**
+ * The last `n` lines of a log file without reading all of it; `parser` and `offset` continue from the
+ * end (logs -f). A window that starts mid-file may cut the first line: it is never among those returned.
+ */
+export async function readLogTail(
+  path: string,
+  n: number,
+): Promise<{ lines: LogLine[]; offset: number; parser: CriParser }> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, "r");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT")
+      return { lines: [], offset: 0, parser: new CriParser() };
+    throw new ClientError(`cannot read the log file ${path}: ${(error as Error).message}`);
+  }
+  try {
+    const { size } = await handle.stat();
+    for (let window = TAIL_WINDOW; ; window *= 4) {
+      const start = Math.max(0, size - window);
+      const buffer = Buffer.alloc(size - start);
+      let got = 0;
+      while (got < buffer.length) {
+        const { bytesRead } = await handle.read(buffer, got, buffer.length - got, start + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      let text = buffer.subarray(0, got).toString("utf8");
+      if (start > 0) text = text.slice(text.indexOf("\n") + 1); // the first record is cut
+      const parser = new CriParser();
+      const lines = parser.push(text);
+      if (lines.length > n || start === 0)
+        return { lines: lines.slice(Math.max(0, lines.length - n)), offset: start + got, parser };
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
 /** The last `n` lines from the journal (text only: journalctl -o cat merges the streams). */
 export function journalLastLines(id: string, n: number): Promise<string[]> {
   return new Promise((resolve, reject) => {
@@ -71,9 +113,6 @@ export function journalLastLines(id: string, n: number): Promise<string[]> {
 export async function lastLines(props: Properties, n: number): Promise<string[]> {
   const driver = logDriver(props);
   if (driver === "journald") return journalLastLines(String(props.Id), n);
-  if (driver === "file") {
-    const { lines } = await readLogFile(String(props.LogPath), 0, new CriParser());
-    return lines.slice(-n).map((l) => l.text);
-  }
+  if (driver === "file") return (await readLogTail(String(props.LogPath), n)).lines.map((l) => l.text);
   return [];
 }
