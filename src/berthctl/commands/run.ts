@@ -1,3 +1,4 @@
+import { closeSync } from "node:fs";
 import { type BerthClient, containerTarget, type StdioFds } from "../api/client.js";
 import { watchExit } from "../api/exit-watch.js";
 import { flag } from "../cli/args.js";
@@ -39,16 +40,15 @@ export const command: Command = {
     // Subscribe before anything can exit: an AutoRemove container may be gone before Wait replies.
     const { exited } = await step(`run ${id}`, watchExit(client, id));
     await step(`run ${id}`, client.createContainer(id, path, request));
+    const target = containerTarget(id);
     let fds: StdioFds | undefined;
     let terminal = false;
     try {
-      // Open stdio before the start, so the first output is not missed.
-      const [props, opened] = await step(
-        `run ${id}`,
-        Promise.all([client.properties(containerTarget(id)), client.openStdio(containerTarget(id))]),
-      );
-      fds = opened;
-      terminal = props.Terminal === true;
+      // Open stdio before the start, so the first output is not missed (both calls in one round trip).
+      const props = client.properties(target);
+      props.catch(() => {});
+      fds = await step(`run ${id}`, client.openStdio(target));
+      terminal = (await step(`run ${id}`, props)).Terminal === true;
       if (wantTty && !terminal)
         throw new ClientError(
           `run ${id}: -t: the container has no terminal (set process.terminal to true in ${path}/config.json)`,
@@ -57,7 +57,6 @@ export const command: Command = {
       await discard(client, id, fds);
       throw error;
     }
-    const target = containerTarget(id);
     return runAttached({
       begin: async () => {
         try {
@@ -103,9 +102,6 @@ async function exitCodeOf(
 
 /** A run that failed before its container ran leaves no container behind. */
 async function discard(client: BerthClient, id: string, fds: StdioFds | undefined): Promise<void> {
-  if (fds) {
-    const { closeSync } = await import("node:fs");
-    for (const fd of [fds.stdin, fds.stdout, fds.stderr]) closeSync(fd);
-  }
+  if (fds) for (const fd of [fds.stdin, fds.stdout, fds.stderr]) closeSync(fd);
   await client.delete(containerTarget(id)).catch(() => {});
 }
