@@ -3,8 +3,10 @@
 // kill, pause/resume, wait, rm -f, logs, version, and the daemon's errors as one-line messages.
 
 import assert from "node:assert/strict";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type Bundle, makeBundle, type SpecOptions, uniqueId } from "../fixtures/bundle.js";
+import { type Bundle, makeBundle, makeTempDir, type SpecOptions, uniqueId } from "../fixtures/bundle.js";
 import { startBerthd, type TestBerthd } from "../helpers/berthd.js";
 import { assertOneLineError, berthctl, collect, type Result, spawnBerthctl } from "./run-berthctl.js";
 
@@ -259,6 +261,52 @@ describe("berthctl against berthd", () => {
     const followed = await ctl(["logs", "-f", follow]);
     assert.equal(followed.code, 0, followed.stderr);
     assert.equal(followed.stdout, "first\nsecond\n");
+  });
+
+  test("logs from the journald driver go through journalctl CONTAINER_ID=<id> -o cat", async (t) => {
+    // Test double: no journald runs here (PID 1 is not systemd), so a stand-in `journalctl` on PATH
+    // records its arguments and prints two lines; with -f it runs until berthctl stops it.
+    const bin = makeTempDir("journalctl");
+    t.after(() => bin.remove());
+    const argsFile = join(bin.path, "args");
+    writeFileSync(
+      join(bin.path, "journalctl"),
+      `#!/bin/sh\necho "$@" >> "${argsFile}"\necho "journal line 1"\necho "journal line 2"\n` +
+        `case " $* " in *" -f "*) exec sleep 60 ;; esac\n`,
+    );
+    chmodSync(join(bin.path, "journalctl"), 0o755);
+    const env = { PATH: `${bin.path}:${process.env.PATH}` };
+
+    const id = newId("journal");
+    assert.equal(
+      (await ctl(["run", "--log-driver", "journald", id, await bundle({ args: ["true"] })])).code,
+      0,
+    );
+    const r = await berthctl(["logs", id], { address: berthd.address, env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "journal line 1\njournal line 2\n");
+    const status = await berthctl(["status", "-n", "2", id], { address: berthd.address, env });
+    assert.match(status.stdout, /\n\njournal line 1\njournal line 2\n$/);
+
+    const live = newId("journalf");
+    assert.equal(
+      (await ctl(["run", "-d", "--log-driver", "journald", live, await bundle({ args: ["sleep", "1"] })]))
+        .code,
+      0,
+    );
+    const followed = await berthctl(["logs", "-f", "-n", "5", live], {
+      address: berthd.address,
+      env,
+      timeoutMs: 20_000,
+    });
+    assert.equal(followed.code, 0, followed.stderr);
+    assert.equal(followed.signal, null, "berthctl ended journalctl -f itself once the container exited");
+    assert.deepEqual(readFileSync(argsFile, "utf8").split("\n"), [
+      `CONTAINER_ID=${id} -o cat --no-pager`,
+      `CONTAINER_ID=${id} -o cat --no-pager -n 2`,
+      `CONTAINER_ID=${live} -o cat --no-pager -n 5 -f`,
+      "",
+    ]);
   });
 
   test("logs of a container that keeps none: one-line error, exit 1", async () => {
