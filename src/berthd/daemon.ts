@@ -1,6 +1,7 @@
 // berthd's wiring: config → logger → supervisor → bus. The order is the design's: recover state
 // (supervisor.start), export every object, only then claim org.berth.Supervisor1, then deliver the
-// events that happened while berthd was down. Stopping releases the name and leaves containers running.
+// events that happened while berthd was down, then tell the service manager READY=1. Stopping releases
+// the name and leaves containers running.
 
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -14,6 +15,7 @@ import { ConfigError, loadConfig } from "./config.js";
 import { BusTransport } from "./dbus/bus-transport.js";
 import { ApiServer } from "./dbus/server.js";
 import { createLogger, type Logger } from "./log.js";
+import { ServiceStatus } from "./service-status.js";
 import { Supervisor } from "./supervisor/supervisor.js";
 
 /** Stopping must not hang on a bus that no longer answers. */
@@ -44,6 +46,7 @@ export class Daemon {
   private bus: MessageBus | undefined;
   private api: ApiServer | undefined;
   private transport: BusTransport | undefined;
+  private status: ServiceStatus | undefined;
   private stopping = false;
   private busLost = false;
   private finish: ((code: number) => void) | undefined;
@@ -94,7 +97,12 @@ export class Daemon {
       this.log.error(`lost the bus connection (${reason}); exiting`);
       this.finish?.(1);
     });
-    const api = new ApiServer(supervisor, this.log, { version: packageVersion() });
+    const status = new ServiceStatus(supervisor, this.log);
+    this.status = status;
+    const api = new ApiServer(supervisor, this.log, {
+      version: packageVersion(),
+      onChange: () => status.update(),
+    });
     this.api = api;
     const transport = new BusTransport(bus, api, this.log);
     this.transport = transport;
@@ -108,6 +116,7 @@ export class Daemon {
       );
     }
     supervisor.deliverPendingEvents();
+    status.ready();
     this.log.info(
       `ready: serving ${BUS_NAME} on ${this.options.busAddress}, ${supervisor.list().length} containers`,
     );
@@ -117,11 +126,13 @@ export class Daemon {
   reload(): void {
     const supervisor = this.supervisor;
     if (supervisor === undefined) return;
+    this.status?.reloading();
     let next: BerthdConfig;
     try {
       next = this.loadConfig();
     } catch (error) {
       this.log.error(`reload refused, keeping the old configuration: ${errorText(error)}`);
+      this.status?.reloaded();
       return;
     }
     supervisor.reconfigure(next);
@@ -129,11 +140,13 @@ export class Daemon {
       `configuration reloaded: default runtime ${next.defaultRuntime}, max concurrent starts ${next.maxConcurrentStarts}`,
     );
     this.api?.refreshManager();
+    this.status?.reloaded();
   }
 
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.status?.stopping();
     const bus = this.bus;
     if (bus !== undefined && !this.busLost) {
       try {

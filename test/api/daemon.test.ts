@@ -17,6 +17,7 @@ import {
 import { type Bundle, makeBundle, makeTempDir, uniqueId } from "../fixtures/bundle.js";
 import { BERTHD_MAIN, startBerthd, type TestBerthd, testConfig } from "../helpers/berthd.js";
 import { callMethod, getProperty, SignalRecorder, startBus, type TestBus } from "../helpers/dbus.js";
+import { startJournalReceiver } from "../helpers/journal.js";
 import { processAlive } from "../helpers/proc.js";
 
 interface Finished {
@@ -201,6 +202,29 @@ describe("berthd without its bus", () => {
       assert.match(berthd.output(), /lost the bus connection/);
     } finally {
       await berthd.cleanup();
+    }
+  });
+});
+
+describe("berthd and its service manager (sd_notify)", () => {
+  test("READY=1 with STATUS once serving, RELOADING=1/READY=1 around SIGHUP, STOPPING=1 on SIGTERM", async () => {
+    // The notify protocol is KEY=VALUE lines in datagrams: the journal stand-in's receiver reads them.
+    const socket = await startJournalReceiver();
+    const berthd = await startBerthd({ env: { NOTIFY_SOCKET: socket.socketPath } });
+    try {
+      const ready = await socket.waitFor((entry) => entry.READY === "1");
+      assert.match(ready.STATUS ?? "", /^0 containers, 0 starting, 0 queued$/);
+      berthd.reload();
+      await socket.waitFor((entry) => entry.RELOADING === "1");
+      const readyAgain = () => socket.entries.filter((entry) => entry.READY === "1").length === 2;
+      const deadline = Date.now() + 10_000;
+      while (!readyAgain() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(readyAgain(), JSON.stringify(socket.entries));
+      assert.equal(await berthd.stop(), 0);
+      await socket.waitFor((entry) => entry.STOPPING === "1");
+    } finally {
+      await berthd.cleanup();
+      await socket.close();
     }
   });
 });

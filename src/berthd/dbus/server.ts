@@ -36,6 +36,8 @@ export interface SignalSink {
 
 export interface ApiServerOptions {
   version: string;
+  /** Called after each supervisor event has been turned into signals (berthd updates STATUS= there). */
+  onChange?: () => void;
 }
 
 /** Values compare equal for change detection (bigints and objects included). */
@@ -50,6 +52,7 @@ export class ApiServer {
   private sink: SignalSink | undefined;
   private managerValues: Record<string, unknown> = {};
   private readonly context: ApiContext;
+  private readonly onChange: (() => void) | undefined;
 
   constructor(
     private readonly supervisor: SupervisorApi,
@@ -57,6 +60,7 @@ export class ApiServer {
     options: ApiServerOptions,
   ) {
     this.context = { supervisor, version: options.version, refreshManager: () => this.refreshManager() };
+    this.onChange = options.onChange;
   }
 
   /** Exports the manager and every container the supervisor knows (recovered ones), and follows its events. */
@@ -73,7 +77,10 @@ export class ApiServer {
       this.exportContainer(info);
       for (const process of this.supervisor.processes(info.id)) this.exportProcess(process);
     }
-    this.supervisor.onEvent((event) => this.onEvent(event));
+    this.supervisor.onEvent((event) => {
+      this.onEvent(event);
+      this.onChange?.();
+    });
   }
 
   /** Stops emitting; calls already in flight still get their replies through their transport. */
