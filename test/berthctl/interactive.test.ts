@@ -122,6 +122,33 @@ describe("berthctl interactive sessions against berthd", () => {
     assert.equal(lines.filter((l) => l === "go").length, 1, JSON.stringify(r.stdout));
   });
 
+  test("run -i -t: Ctrl-P Ctrl-Q detaches, the container keeps running", async () => {
+    const id = uniqueId("detach");
+    ids.push(id);
+    const path = await bundle({ args: ["sh", "-c", "echo started; cat"], terminal: true });
+    const steps = [
+      [24, 80],
+      ["started", ["write", "echo-me\r"]],
+      ["echo-me\r\r\necho-me", ["write", "\u0010\u0011"]],
+    ];
+    const env = { ...process.env, BERTH_ADDRESS: berthd.address };
+    const r = await execFileAsync(
+      "python3",
+      [PTY_RUN, JSON.stringify(steps), process.execPath, BERTHCTL, "run", "-i", "-t", id, path],
+      {
+        env,
+        timeout: 60_000,
+      },
+    ).then(
+      (ok) => ({ code: 0, stdout: ok.stdout }),
+      (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
+    );
+    assert.equal(r.code, 0, r.stdout);
+    assert.match(r.stdout, /detached; the process keeps running/);
+    const props = await ctl(["inspect", "--json", id]);
+    assert.equal(JSON.parse(props.stdout).Status, "running");
+  });
+
   test("exec -i -t on a pty: the process gets a terminal of our size", async () => {
     const id = await running("exectty");
     // The process reads first, so nothing it prints can come before berthctl has attached.

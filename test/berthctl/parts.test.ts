@@ -13,6 +13,7 @@ import { parseSignal } from "../../src/berthctl/cli/signals.js";
 import { formatEvent, toEvent } from "../../src/berthctl/commands/events.js";
 import { CriParser } from "../../src/berthctl/logs/cri.js";
 import { readLogTail } from "../../src/berthctl/logs/source.js";
+import { DetachKeys } from "../../src/berthctl/stdio/detach-keys.js";
 import { makeTempDir } from "../fixtures/temp.js";
 
 const OPTIONS = [
@@ -95,6 +96,17 @@ describe("CRI log reader", () => {
       parser.push("ished\n").map((l) => l.text),
       ["unfinished"],
     );
+  });
+});
+
+describe("detach keys", () => {
+  test("Ctrl-P Ctrl-Q detaches, across chunks too; a lone Ctrl-P passes", () => {
+    const keys = new DetachKeys();
+    assert.deepEqual(keys.scan(Buffer.from("a\x10b")), { pass: Buffer.from("a\x10b"), detach: false });
+    assert.deepEqual(keys.scan(Buffer.from("c\x10")), { pass: Buffer.from("c"), detach: false });
+    assert.deepEqual(keys.scan(Buffer.from("d")), { pass: Buffer.from("\x10d"), detach: false });
+    assert.deepEqual(keys.scan(Buffer.from("x\x10")), { pass: Buffer.from("x"), detach: false });
+    assert.deepEqual(keys.scan(Buffer.from("\x11rest")), { pass: Buffer.from(""), detach: true });
   });
 });
 

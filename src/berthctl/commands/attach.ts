@@ -11,7 +11,8 @@ export const command: Command = {
     "Attaches to a running (or created, not yet started) container's stdio: relays its output (from now on; earlier output is in\n" +
     "'berthctl logs') and berthctl's stdin, until the container exits; then exits with its exit code.\n" +
     "Reaching EOF on berthctl's stdin stops forwarding but leaves the container's stdin open.\n" +
-    "With a terminal container and a tty, berthctl's tty goes raw and window sizes are passed on.\n" +
+    "With a terminal container and a tty, berthctl's tty goes raw and window sizes are passed on;\n" +
+    "Ctrl-P Ctrl-Q detaches (exit 0, the container keeps running).\n" +
     "Without a terminal, SIGINT, SIGTERM and SIGHUP are passed on to the container.",
   options: [{ name: "no-stdin", help: "do not forward berthctl's stdin" }],
   failureExitCode: EXIT_RUN_FAILURE,

@@ -17,7 +17,8 @@ export const command: Command = {
     "With -d it prints the id once the container runs and exits 0.\n" +
     "Terminal: a container has a terminal when its bundle's config.json says process.terminal: true;\n" +
     "berthctl then puts its own tty in raw mode (with -i) and passes window size changes on.\n" +
-    "-t only checks that the container has one. Exit 125: berthctl or berthd failed.",
+    "-t only checks that the container has one. Ctrl-P Ctrl-Q detaches from a terminal session\n" +
+    "(exit 0; the container keeps running). Exit 125: berthctl or berthd failed.",
   options: [
     ...CREATE_OPTIONS,
     { name: "tty", short: "t", help: "attach as a terminal; fails unless the bundle sets process.terminal" },

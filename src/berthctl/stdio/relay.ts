@@ -5,6 +5,7 @@
 import { closeSync } from "node:fs";
 import { Socket } from "node:net";
 import type { StdioFds } from "../api/client.js";
+import { DetachKeys } from "./detach-keys.js";
 
 export interface RelayOptions {
   fds: StdioFds;
@@ -18,6 +19,8 @@ export interface RelayOptions {
   closeStdin(): Promise<void>;
   /** A failed Resize or CloseStdin is reported here; the relay goes on. */
   onError(what: string, error: unknown): void;
+  /** The user typed the detach keys (terminal sessions on a tty only). */
+  onDetach(): void;
 }
 
 /** Terminal modes to restore at exit, whatever path the exit takes. */
@@ -63,6 +66,7 @@ export class StdioRelay {
     if (this.onResize) process.stdout.off("resize", this.onResize);
     if (this.options.forwardStdin) {
       process.stdin.unpipe();
+      process.stdin.removeAllListeners("data");
       process.stdin.pause();
     }
     for (const socket of this.sockets) socket.destroy();
@@ -84,7 +88,16 @@ export class StdioRelay {
     this.sockets.push(socket);
     // The process may exit (the FIFO's reader gone) while we still write: not our failure.
     socket.on("error", () => {});
-    process.stdin.pipe(socket, { end: false });
+    if (this.options.terminal && process.stdin.isTTY) {
+      const keys = new DetachKeys();
+      process.stdin.on("data", (chunk: Buffer) => {
+        const { pass, detach } = keys.scan(chunk);
+        if (pass.length > 0) socket.write(pass);
+        if (detach) this.options.onDetach();
+      });
+    } else {
+      process.stdin.pipe(socket, { end: false });
+    }
     process.stdin.once("end", () => {
       socket.end();
       if (this.options.closeStdinAtEof)

@@ -10,7 +10,7 @@ const DRAIN_LIMIT_MS = 5000;
 /** Signals berthctl passes on to a process without a terminal (with one, ^C is a byte on the pty). */
 const PROXIED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
 
-export interface SessionOptions extends Omit<RelayOptions, "onError"> {
+export interface SessionOptions extends Omit<RelayOptions, "onError" | "onDetach"> {
   /** Runs once the relay is up (run: Start, so no output is missed and the tty has its size). */
   begin?: () => Promise<void>;
   /** Settles with the process's exit code; called after begin. */
@@ -21,7 +21,14 @@ export interface SessionOptions extends Omit<RelayOptions, "onError"> {
 
 export async function runAttached(options: SessionOptions): Promise<number> {
   const onError = (what: string, error: unknown) => options.warn(`${what}: ${describe(error)}`);
-  const relay = new StdioRelay({ ...options, onError });
+  let detach: () => void = () => {};
+  const detached = new Promise<number>((resolve) => {
+    detach = () => {
+      options.warn("detached; the process keeps running");
+      resolve(0);
+    };
+  });
+  const relay = new StdioRelay({ ...options, onError, onDetach: () => detach() });
   const handlers: [NodeJS.Signals, () => void][] = [];
   // When a signal cannot be passed on (the process is gone, berthd is down), berthctl stops waiting
   // and exits as if that signal had ended it: it must never become unkillable.
@@ -45,7 +52,10 @@ export async function runAttached(options: SessionOptions): Promise<number> {
   try {
     await relay.start();
     await options.begin?.();
-    const code = await Promise.race([options.exitCode(), gaveUp]);
+    const exitCode = options.exitCode();
+    exitCode.catch(() => {});
+    const code = await Promise.race([exitCode, gaveUp, detached.then((c) => ({ detachedWith: c }))]);
+    if (typeof code === "object") return code.detachedWith;
     await relay.drained(DRAIN_LIMIT_MS);
     return code;
   } finally {
