@@ -8,8 +8,9 @@ import { positionals } from "./shared.js";
 export const command: Command = {
   usage: "[OPTIONS] CONTAINER",
   description:
-    "Attaches to a running (or created, not yet started) container's stdio: relays its output (from now on; earlier output is in\n" +
-    "'berthctl logs') and berthctl's stdin, until the container exits; then exits with its exit code.\n" +
+    "Attaches to a running (or created, not yet started) container's stdio: relays its output from\n" +
+    "now on (earlier output: 'berthctl logs') and berthctl's stdin until the container exits, then\n" +
+    "exits with its exit code.\n" +
     "Reaching EOF on berthctl's stdin stops forwarding but leaves the container's stdin open.\n" +
     "With a terminal container and a tty, berthctl's tty goes raw and window sizes are passed on;\n" +
     "Ctrl-P Ctrl-Q detaches (exit 0, the container keeps running).\n" +
