@@ -79,7 +79,13 @@ export class BusTransport implements SignalSink {
     try {
       this.bus.send(reply);
     } catch (error) {
-      this.log.warn(`could not reply to ${callName}: ${(error as Error).message}`);
+      // A reply that cannot be marshalled (a bug) must still answer the caller, who would wait forever.
+      const { name, message: text } = toReplyError(error, callName, this.log);
+      try {
+        this.bus.send(newError(message, name, text));
+      } catch (sendError) {
+        this.log.warn(`could not reply to ${callName}: ${(sendError as Error).message}`);
+      }
     }
     if (fds.length > 0) this.closeWhenWritten(fds);
   }
