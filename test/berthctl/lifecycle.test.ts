@@ -389,6 +389,24 @@ describe("berthctl against berthd", () => {
     assert.match(invalid.stderr, /InvalidArgument/);
   });
 
+  test("an unprivileged user may read (ps, inspect) but not change (kill): AccessDenied, one line", async () => {
+    const id = newId("policy");
+    assert.equal((await ctl(["run", "-d", id, await bundle({ args: ["sleep", "60"] })])).code, 0);
+    const nobody = 65534;
+    const list = await berthctl(["ps", "-q"], { address: berthd.address, uid: nobody });
+    assert.equal(list.code, 0, list.stderr);
+    assert.ok(list.stdout.split("\n").includes(id));
+    assert.equal(
+      (await berthctl(["inspect", "--json", id], { address: berthd.address, uid: nobody })).code,
+      0,
+    );
+    const kill = await berthctl(["kill", id], { address: berthd.address, uid: nobody });
+    assert.equal(kill.code, 1);
+    assertOneLineError(kill.stderr);
+    assert.match(kill.stderr, new RegExp(`^berthctl: kill ${id}: AccessDenied: `));
+    assert.equal((await inspect(id)).Status, "running");
+  });
+
   test("run -t on a bundle without a terminal: exit 125, the container is removed", async () => {
     const id = newId("notty");
     const r = await ctl(["run", "-t", id, await bundle({ args: ["true"] })]);

@@ -20,6 +20,8 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Leave berthctl's stdin open for the test to write to (collect() ends it otherwise). */
   keepStdinOpen?: boolean;
+  /** Run as this user (and group): an unprivileged caller. */
+  uid?: number;
   /** Kill it (SIGKILL) after this long; default 60 s. */
   timeoutMs?: number;
 }
@@ -28,7 +30,8 @@ export function spawnBerthctl(args: string[], options: RunOptions = {}): ChildPr
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
   delete env.BERTH_ADDRESS;
   if (options.address !== undefined) env.BERTH_ADDRESS = options.address;
-  return spawn(process.execPath, [BERTHCTL, ...args], { env, stdio: ["pipe", "pipe", "pipe"] });
+  const user = options.uid === undefined ? {} : { uid: options.uid, gid: options.uid };
+  return spawn(process.execPath, [BERTHCTL, ...args], { env, stdio: ["pipe", "pipe", "pipe"], ...user });
 }
 
 export function berthctl(args: string[], options: RunOptions = {}): Promise<Result> {

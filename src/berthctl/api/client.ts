@@ -212,9 +212,12 @@ export class BerthClient {
     return String(path);
   }
 
-  /** Replies when the process has exited, however long that takes: no timeout. */
-  async wait(target: ProcessTarget): Promise<number> {
-    const [code] = await this.call(target.path, target.interface, "Wait", "", [], null);
+  /**
+   * Replies when the process has exited: however long that takes, or, `bounded`, within the usual
+   * call timeout (for a process that was just sent SIGKILL).
+   */
+  async wait(target: ProcessTarget, bounded = false): Promise<number> {
+    const [code] = await this.call(target.path, target.interface, "Wait", "", [], bounded ? undefined : null);
     return Number(code);
   }
 

@@ -55,8 +55,6 @@ export function describe(error: unknown): string {
 function hint(error: BusError): string {
   if (error.shortName === "ServiceUnknown" || error.shortName === "NameHasNoOwner")
     return " (is berthd running?)";
-  if (error.shortName === "AccessDenied")
-    return " (this needs root or the org.berth.supervisor1.manage polkit action)";
   return "";
 }
 
