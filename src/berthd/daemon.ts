@@ -170,6 +170,9 @@ export class Daemon {
     process.on("SIGTERM", () => this.finish?.(0));
     process.on("SIGINT", () => this.finish?.(0));
     process.on("SIGHUP", () => this.reload());
+    // When whoever reads our output is gone (EPIPE), carry on without logs: unhandled, each failed write
+    // would be an uncaught exception whose own log line fails again, a busy loop.
+    for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
     // One bad event must not take the daemon (and the API) down: log it and keep serving.
     process.on("uncaughtException", (error) =>
       this.log.error(`uncaught exception: ${errorText(error, true)}`),

@@ -13,18 +13,15 @@
 //
 // Options: `config` replaces the generated TOML, `bus` shares a bus you started, `env` adds variables.
 
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { callBusDaemon, connectBus, type MessageBus } from "../../src/common/bus.js";
 import { BUS_NAME } from "../../src/common/bus-path.js";
 import { makeTempDir, type TempDir } from "../fixtures/temp.js";
 import { startBus, type TestBus } from "./dbus.js";
 import { crun, runc } from "./runtime.js";
-
-const execFileAsync = promisify(execFile);
 
 /** The checkout root (from dist/test/helpers/). */
 export const CHECKOUT = resolve(fileURLToPath(import.meta.url), "../../../..");
@@ -137,23 +134,25 @@ export async function waitForName(
   }
 }
 
-/** Deletes every container in `<stateDir>/runtime/<name>` and kills the shims recorded in the state dir. */
-export async function removeLeftovers(stateDir: string): Promise<void> {
+/**
+ * Deletes every container in `<stateDir>/runtime/<name>` and kills the shims recorded in the state dir.
+ * Synchronous, so the exit hook below can run it too.
+ */
+export function removeLeftovers(stateDir: string): void {
   const runtimeDir = join(stateDir, "runtime");
   for (const name of existsSync(runtimeDir) ? readdirSync(runtimeDir) : []) {
     const runtime = TEST_RUNTIMES[name];
     if (runtime === undefined) continue;
     const root = join(runtimeDir, name);
-    const ids = readdirSync(root, { withFileTypes: true })
-      .filter((entry) => entry.isDirectory())
-      .map((entry) => entry.name);
-    await Promise.all(
-      ids.map((id) =>
-        execFileAsync(runtime.path, [...runtime.args, "--root", root, "delete", "-f", id]).catch(
-          () => undefined,
-        ),
-      ),
-    );
+    for (const entry of readdirSync(root, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      try {
+        execFileSync(runtime.path, [...runtime.args, "--root", root, "delete", "-f", entry.name], {
+          stdio: "ignore",
+          timeout: 10_000,
+        });
+      } catch {}
+    }
   }
   const containersDir = join(stateDir, "containers");
   for (const id of existsSync(containersDir) ? readdirSync(containersDir) : []) {
@@ -162,6 +161,24 @@ export async function removeLeftovers(stateDir: string): Promise<void> {
     if (existsSync(processes)) dirs.push(...readdirSync(processes).map((execId) => join(processes, execId)));
     for (const dir of dirs) killShim(join(dir, "shim.pid"));
   }
+}
+
+/**
+ * berthds not yet cleaned up, by state dir. If the test process exits without cleanup() (a crash, a
+ * timeout), this hook kills them and their containers, before the temp dirs holding the state go.
+ */
+const live = new Map<string, () => void>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.prependListener("exit", () => {
+    for (const [stateDir, killDaemon] of live) {
+      killDaemon();
+      removeLeftovers(stateDir);
+    }
+  });
 }
 
 /** SIGKILLs the shim whose pid is in `pidFile`, if that pid still is a berth-shim. */
@@ -177,8 +194,12 @@ function killShim(pidFile: string): void {
 export async function startBerthd(options: BerthdOptions = {}): Promise<TestBerthd> {
   const ownBus = options.bus === undefined;
   const bus = options.bus ?? (await startBus());
+  installExitHook();
   const dir: TempDir = makeTempDir("berthd");
   const stateDir = join(dir.path, "state");
+  live.set(stateDir, () => {
+    if (child !== undefined && !exited(child)) child.kill("SIGKILL");
+  });
   const configPath = join(dir.path, "berthd.toml");
   writeFileSync(configPath, options.config ?? testConfig());
   let output = "";
@@ -188,9 +209,13 @@ export async function startBerthd(options: BerthdOptions = {}): Promise<TestBert
   let cleaned = false;
 
   const spawnBerthd = (): ChildProcess => {
+    // setpriv --pdeathsig: berthd gets SIGTERM if the test process dies without cleaning up.
     const next = spawn(
-      process.execPath,
+      "setpriv",
       [
+        "--pdeathsig",
+        "SIGTERM",
+        process.execPath,
         BERTHD_MAIN,
         "--bus-address",
         bus.address,
@@ -232,7 +257,8 @@ export async function startBerthd(options: BerthdOptions = {}): Promise<TestBert
       child.kill("SIGTERM");
       if (!(await waitForExit(child, 5000))) await kill();
     }
-    await removeLeftovers(stateDir);
+    removeLeftovers(stateDir);
+    live.delete(stateDir);
     await dir.remove();
     if (ownBus) await bus.stop();
   };

@@ -127,9 +127,12 @@ export async function startBus(options: BusOptions = {}): Promise<TestBus> {
   const socketPath = join(dir.path, "system_bus_socket");
   const configPath = join(dir.path, "bus.conf");
   writeFileSync(configPath, busConfig(socketPath, options.extraConfig ?? ""));
-  const child = spawn("dbus-daemon", [`--config-file=${configPath}`, "--print-address", "--nofork"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  // setpriv --pdeathsig: the bus goes away with the test process even when its cleanup never ran.
+  const child = spawn(
+    "setpriv",
+    ["--pdeathsig", "SIGTERM", "dbus-daemon", `--config-file=${configPath}`, "--print-address", "--nofork"],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
