@@ -2,7 +2,8 @@
 // (./dbus.ts), with its own temp state dir and config, so tests run in parallel without touching
 // /run/berth. Everything it made is cleaned up by cleanup(), even after a failed test: the daemon,
 // client connections, every container left in the state dir's runtime roots (runtime delete -f), their
-// shims, the temp dirs, and the bus when the helper started it.
+// shims, the temp dirs, and the bus when the helper started it. If the test process exits without
+// cleanup(), an exit hook does the same; if it is killed, berthd gets SIGTERM (pdeathsig) and stops.
 //
 //   import { startBerthd } from "../helpers/berthd.js";
 //   const berthd = await startBerthd();
@@ -11,7 +12,9 @@
 //   // berthd.address for busctl --address=… / gdbus --address …; berthd.stateDir; berthd.output()
 //   await berthd.kill(); await berthd.restart();            // SIGKILL, then a new berthd on the same state
 //
-// Options: `config` replaces the generated TOML, `bus` shares a bus you started, `env` adds variables.
+// Options: `config` replaces the generated TOML (see testConfig()), `bus` shares a bus you started,
+// `env` adds variables, `args` adds command-line arguments. berthd.exited() waits for it to exit by
+// itself; berthd.stop() sends SIGTERM; berthd.reload() sends SIGHUP.
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
