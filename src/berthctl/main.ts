@@ -9,9 +9,11 @@ import { openContext } from "./cli/context.js";
 import { describe, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from "./cli/errors.js";
 import { commandHelp, mainHelp } from "./cli/help.js";
 
+/** The exit code for a failure of berthctl or berthd: 1, or 125 for commands that run a process. */
+let failureExitCode = EXIT_FAILURE;
+
 async function main(argv: string[]): Promise<number> {
   let commandName: string | undefined;
-  let failureExitCode = EXIT_FAILURE;
   let ctx: (Context & { close(): void }) | undefined;
   try {
     const top = parseArgs(argv, { options: GLOBAL_OPTIONS, stopAfterPositionals: 1 });
@@ -66,7 +68,7 @@ function parseTimeout(text: string | undefined): number {
 for (const event of ["uncaughtException", "unhandledRejection"] as const) {
   process.on(event, (error: unknown) => {
     process.stderr.write(`berthctl: internal error: ${describe(error)}\n`);
-    process.exit(EXIT_FAILURE);
+    process.exit(failureExitCode);
   });
 }
 
