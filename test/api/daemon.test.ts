@@ -93,6 +93,30 @@ describe("berthd command line", () => {
   });
 });
 
+describe("berthd without a bus to serve on", () => {
+  test("exits 1 naming the address it could not reach", async () => {
+    const dir = makeTempDir("nobus");
+    try {
+      const config = join(dir.path, "berthd.toml");
+      writeFileSync(config, testConfig());
+      const address = `unix:path=${join(dir.path, "no-such-socket")}`;
+      const result = await runBerthd([
+        "--bus-address",
+        address,
+        "--state-dir",
+        join(dir.path, "state"),
+        "--config",
+        config,
+      ]);
+      assert.equal(result.code, 1);
+      assert.ok(result.stderr.includes(`cannot connect to ${address}`), result.stderr);
+      assert.ok(!/\n\s+at /.test(result.stderr), "no stack trace");
+    } finally {
+      await dir.remove();
+    }
+  });
+});
+
 describe("berthd on a bus", () => {
   let bus: TestBus;
   let berthd: TestBerthd;
