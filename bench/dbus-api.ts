@@ -5,7 +5,7 @@
 //   node dist/bench/dbus-api.js [containers=100] [calls=300]
 
 import { readFileSync } from "node:fs";
-import type { MessageBus } from "../src/common/bus.js";
+import { type MessageBus, Variant } from "../src/common/bus.js";
 import {
   CONTAINER_INTERFACE,
   containerPath,
@@ -52,6 +52,16 @@ async function table(client: MessageBus, label: string, someId: string | undefin
         callMethod(client, MANAGER_PATH, "org.freedesktop.DBus.Properties", "Get", "ss", [
           MANAGER_INTERFACE,
           "Version",
+        ]),
+    ],
+    [
+      "Set MaxConcurrentStarts",
+      // Privileged: includes berthd asking the bus for the caller's uid.
+      () =>
+        callMethod(client, MANAGER_PATH, "org.freedesktop.DBus.Properties", "Set", "ssv", [
+          MANAGER_INTERFACE,
+          "MaxConcurrentStarts",
+          new Variant("u", 10),
         ]),
     ],
     ["ListContainers", () => callMethod(client, MANAGER_PATH, MANAGER_INTERFACE, "ListContainers")],
