@@ -1,4 +1,5 @@
-// Introspection XML generated from the vtables (what Introspect returns, and what dbus/*.xml holds).
+// Introspection XML generated from the vtables: what Introspect returns. dbus/*.xml hold the same
+// interfaces (with comments); test/api/introspection.test.ts keeps the two equal member by member.
 
 import type { Arg, Vtable } from "./vtable.js";
 
@@ -18,7 +19,7 @@ function argXml(arg: Arg, direction: "in" | "out" | undefined, indent: string): 
 }
 
 /** One <interface> element for a vtable. */
-export function interfaceXml(vtable: Vtable<never>, indent = " "): string {
+function interfaceXml(vtable: Vtable<never>, indent = " "): string {
   const i2 = `${indent} `;
   const i3 = `${i2} `;
   let xml = `${indent}<interface name="${vtable.interface}">\n`;
@@ -48,11 +49,6 @@ export function interfaceXml(vtable: Vtable<never>, indent = " "): string {
     xml += `${i2}</property>\n`;
   }
   return `${xml}${indent}</interface>\n`;
-}
-
-/** A standalone interface file, as installed to /usr/share/dbus-1/interfaces/. */
-export function interfaceFile(vtable: Vtable<never>): string {
-  return `${DOCTYPE}\n<node>\n${interfaceXml(vtable)}</node>\n`;
 }
 
 const STANDARD_INTERFACES = ` <interface name="org.freedesktop.DBus.Peer">
