@@ -147,6 +147,22 @@ describe("the remaining members", () => {
     assert.equal(existsSync(join(berthd.stateDir, "containers", id)), false);
   });
 
+  test("two RunContainer calls with one id at once: one runs, the other is ContainerExists", async () => {
+    const id = uniqueId("twin");
+    const b = await bundle({ args: ["sleep", "60"] });
+    const outcomes = await Promise.allSettled([
+      manager("RunContainer", "ssa{sv}", [id, b.path, {}]),
+      manager("RunContainer", "ssa{sv}", [id, b.path, {}]),
+    ]);
+    assert.equal(outcomes.filter((o) => o.status === "fulfilled").length, 1);
+    const loser = outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult;
+    assert.equal((loser.reason as DBusError).type, `${E}ContainerExists`);
+    assert.equal(await get(id, "Status"), "running");
+    await container(id, "Kill", "si", ["all", 9]);
+    await container(id, "Wait");
+    await container(id, "Delete");
+  });
+
   test("a Delete that loses a race with another Delete gets NoSuchContainer (or UnknownObject)", async () => {
     const id = uniqueId("race");
     const b = await bundle({ args: ["sleep", "60"] });
