@@ -400,6 +400,8 @@ describe("berthctl against berthd", () => {
       (await berthctl(["inspect", "--json", id], { address: berthd.address, uid: nobody })).code,
       0,
     );
+    const table = await berthctl(["ps"], { address: berthd.address, uid: nobody });
+    assert.match(table.stdout, new RegExp(`^${id}\\s+running`, "m"), table.stderr);
     const kill = await berthctl(["kill", id], { address: berthd.address, uid: nobody });
     assert.equal(kill.code, 1);
     assertOneLineError(kill.stderr);
