@@ -62,6 +62,22 @@ static void push_globals(struct argv_builder *b, const struct shim_config *cfg, 
   push(b, "json");
 }
 
+/*
+ * The shim inherits berthd.service's negative OOMScoreAdjust (the supervisor should be the OOM
+ * killer's last choice); the runtime, and so the container it creates, must not: they get the
+ * neutral 0 back (the runtime then applies the bundle's process.oomScoreAdj, if any). Raising the
+ * value needs no privilege. Best effort: a kernel without the file leaves nothing to undo.
+ */
+static void reset_oom_score_adj(void) {
+  int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  if (write(fd, "0\n", 2) < 0) {
+    /* nothing to do about it in a child about to exec */
+  }
+  close(fd);
+}
+
 /* Runs argv with fds as its stdio and waits for it; returns its wait status or -errno. */
 static int run(const struct argv_builder *b, const int fds[3]) {
   pid_t pid = fork();
@@ -75,6 +91,7 @@ static int run(const struct argv_builder *b, const int fds[3]) {
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_DFL);
+    reset_oom_score_adj();
     execv(b->argv[0], (char *const *)b->argv);
     dprintf(STDERR_FILENO, "cannot execute %s: %s\n", b->argv[0], strerror(errno));
     _exit(127);

@@ -5,6 +5,7 @@
 import { execFile } from "node:child_process";
 import { RuntimeFailedError } from "../../common/errors.js";
 import type { CgroupDriver, RuntimeConfig } from "../../common/types.js";
+import { childEnvironment } from "../systemd/notify.js";
 import { runtimeGlobalArgs } from "./flavour.js";
 
 export const RUNTIME_TIMEOUT_MS = 30_000;
@@ -45,7 +46,9 @@ export class RuntimeClient {
       execFile(
         this.runtime.path,
         argv,
-        { timeout: RUNTIME_TIMEOUT_MS, encoding: "utf8", maxBuffer: 8 << 20 },
+        // Without the service manager's variables: `runc start` with NOTIFY_SOCKET would wait for the
+        // container's READY=1, which never comes.
+        { timeout: RUNTIME_TIMEOUT_MS, encoding: "utf8", maxBuffer: 8 << 20, env: childEnvironment() },
         (error, stdout, stderr) => {
           if (error === null) return resolve(stdout);
           const why = error.killed

@@ -9,6 +9,7 @@ import type { LogDriver } from "../../common/types.js";
 import type { RuntimeClient } from "../runtime/client.js";
 import { readPidFile } from "../state/atomic.js";
 import { FILES } from "../state/layout.js";
+import { childEnvironment } from "../systemd/notify.js";
 import { markAllCloseOnExec } from "./cloexec.js";
 
 /** How long the runtime's create may take inside the shim before berthd gives up waiting. */
@@ -55,6 +56,9 @@ export function launchShim(request: ShimRequest): Promise<ShimStarted> {
     markAllCloseOnExec();
     const child = spawn(request.shimPath, shimArgs(request), {
       stdio: ["ignore", "ignore", "pipe"],
+      // Never NOTIFY_SOCKET, WATCHDOG_*, LISTEN_*: a runc that sees NOTIFY_SOCKET waits for the
+      // container's own READY=1 (docs/systemd.md).
+      env: childEnvironment(),
       timeout: SHIM_CREATE_TIMEOUT_MS,
     });
     child.stderr.setEncoding("utf8");
