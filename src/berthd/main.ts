@@ -7,6 +7,8 @@ import { systemBusAddress } from "../common/bus.js";
 import { VERSION } from "../common/version.js";
 import { DEFAULT_CONFIG_FILE, DEFAULT_STATE_DIR } from "./config.js";
 import { Daemon } from "./daemon.js";
+import { createLogger } from "./log.js";
+import { installTestHooks } from "./test-hooks.js";
 
 const HELP = `Usage: berthd [OPTIONS]
 
@@ -58,6 +60,7 @@ async function main(): Promise<void> {
     process.stdout.write(`berthd ${VERSION}\n`);
     return;
   }
+  installTestHooks(createLogger()); // off unless BERTHD_TEST_HOOKS=1 (test/systemd/ only)
   const daemon = new Daemon({
     busAddress: (values["bus-address"] as string | undefined) ?? systemBusAddress(),
     stateDir: (values["state-dir"] as string | undefined) ?? DEFAULT_STATE_DIR,
