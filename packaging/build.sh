@@ -92,6 +92,8 @@ if [ ! -d "$cache/node_modules" ]; then
 	rm -f "$fresh/package.json" "$fresh/package-lock.json"
 	# Another build may have filled the cache meanwhile: theirs is as good as ours.
 	mv -T "$fresh" "$cache" 2>/dev/null || rm -rf "$fresh"
+	# Caches of other lockfiles or Node versions are stale now.
+	find "$out/cache" -mindepth 1 -maxdepth 1 -name 'modules-*' ! -name "${cache##*/}" -exec rm -rf {} +
 fi
 cp -a "$cache/node_modules" "$lib/node_modules"
 
@@ -123,11 +125,7 @@ for xml in "$checkout"/dbus/*.xml; do
 	inst "dbus/${xml##*/}" "usr/share/dbus-1/interfaces/${xml##*/}"
 done
 inst packaging/polkit/org.berth.supervisor1.policy usr/share/polkit-1/actions/org.berth.supervisor1.policy
-if [ -f "$checkout/packaging/bash-completion/berthctl" ]; then
-	inst packaging/bash-completion/berthctl usr/share/bash-completion/completions/berthctl
-else
-	say "warning: packaging/bash-completion/berthctl does not exist: no bash completion in this package"
-fi
+inst packaging/bash-completion/berthctl usr/share/bash-completion/completions/berthctl
 
 # 6. Documentation: README, docs/*.md (systemd.md is the units' Documentation=, so uncompressed),
 #    copyright (berth's and every bundled npm package's), changelog.

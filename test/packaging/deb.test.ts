@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { containerPath } from "../../src/common/bus-path.js";
 import { type Bundle, makeBundle, uniqueId } from "../fixtures/bundle.js";
+import { atExit } from "../fixtures/exit-cleanup.js";
 import { CHECKOUT, Sandbox } from "../sandbox/sandbox.js";
 
 const VERSION = (JSON.parse(readFileSync(join(CHECKOUT, "package.json"), "utf8")) as { version: string })
@@ -33,16 +34,26 @@ const bundles: Bundle[] = [];
 let deb = "";
 let upgradeDeb: Promise<string> = Promise.resolve("");
 
+/** Builds still running: killed (with their npm, tsc, dpkg-deb) if this process ends before they do. */
+const builds = new Set<number>();
+atExit(() => {
+  for (const pid of builds) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {}
+  }
+  rmSync(outDir, { recursive: true, force: true });
+});
+
 /** Runs packaging/build.sh; resolves with the .deb's path (its last line on stdout). */
 function build(version: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      "bash",
-      [join(CHECKOUT, "packaging/build.sh"), "--version", version, "--out", outDir],
-      {
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
+    const script = join(CHECKOUT, "packaging/build.sh");
+    const child = spawn("bash", [script, "--version", version, "--out", outDir], {
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true, // its own process group, so that the kill above reaches all of it
+    });
+    if (child.pid !== undefined) builds.add(child.pid);
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => {
@@ -53,6 +64,7 @@ function build(version: string): Promise<string> {
     });
     child.on("error", reject);
     child.on("close", (code) => {
+      if (child.pid !== undefined) builds.delete(child.pid);
       const path = stdout.trim().split("\n").pop() ?? "";
       if (code === 0 && path.endsWith(".deb")) resolve(path);
       else reject(new Error(`packaging/build.sh ${version} exited ${code}:\n${stderr}`));
@@ -186,15 +198,10 @@ test("the .deb puts every file at its place, with honest dependencies and checks
     ["/usr/share/doc/berth/copyright", "-rw-r--r--"],
     ["/usr/share/doc/berth/changelog.gz", "-rw-r--r--"],
     ["/usr/share/doc/berth/systemd.md", "-rw-r--r--"],
+    ["/usr/share/bash-completion/completions/berthctl", "-rw-r--r--"],
     ["/usr/lib/berth/node_modules/usocket/build/Release/uwrap.node", "-rw-r--r--"],
     ["/usr/lib/berth/node_modules/@koromix/koffi-linux-x64/linux_x64/koffi.node", "-rw-r--r--"],
   ];
-  let completion: string | undefined;
-  try {
-    completion = readFileSync(join(CHECKOUT, "packaging/bash-completion/berthctl"), "utf8");
-  } catch {}
-  if (completion !== undefined)
-    expected.push(["/usr/share/bash-completion/completions/berthctl", "-rw-r--r--"]);
   for (const [path, mode] of expected) assert.equal(entries.get(path), mode, path);
 
   // Native addons for this machine only; no build tool shipped; nothing but root-owned files.
@@ -303,6 +310,15 @@ test("apt-get install ./berth_*.deb works offline: socket enabled and listening,
   const runtimes = await sandbox.execOk("node", ["/usr/lib/berth/runtimes.mjs"]);
   assert.match(runtimes, /^runc\t\/\S*runc\t--systemd-cgroup$/m);
   assert.match(await sandbox.execOk("berthctl", ["--help"]), /^Usage: berthctl /);
+  // The completion file defines berthctl's completion when bash(-completion) loads it by name.
+  assert.match(
+    await sandbox.execOk("bash", [
+      "--norc",
+      "-c",
+      ". /usr/share/bash-completion/completions/berthctl && complete -p berthctl",
+    ]),
+    /^complete .* berthctl$/m,
+  );
 });
 
 test("systemctl start berthd: berthd.service becomes active (Type=notify: berthd sends READY=1)", async () => {
