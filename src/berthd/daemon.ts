@@ -6,17 +6,19 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import dbus from "dbus-next";
 import { callBusDaemon, connectBus, type MessageBus, onDisconnect } from "../common/bus.js";
 import { BUS_NAME } from "../common/bus-path.js";
 import type { BerthdConfig, SupervisorApi } from "../common/types.js";
 import { VERSION } from "../common/version.js";
 import { ConfigError, loadConfig } from "./config.js";
+import { claimBusName } from "./dbus/bus-name.js";
 import { BusTransport } from "./dbus/bus-transport.js";
 import { ApiServer } from "./dbus/server.js";
 import { createLogger, type Logger } from "./log.js";
 import { ServiceStatus } from "./service-status.js";
 import { Supervisor } from "./supervisor/supervisor.js";
+import { connectScopes } from "./systemd/host.js";
+import type { Scopes } from "./systemd/scope.js";
 
 /** Stopping must not hang on a bus that no longer answers. */
 const RELEASE_TIMEOUT_MS = 5000;
@@ -47,6 +49,7 @@ export class Daemon {
   private api: ApiServer | undefined;
   private transport: BusTransport | undefined;
   private status: ServiceStatus | undefined;
+  private systemd: { bus: MessageBus; scopes: Scopes } | undefined;
   private stopping = false;
   private busLost = false;
   private finish: ((code: number) => void) | undefined;
@@ -85,7 +88,10 @@ export class Daemon {
       `starting: state dir ${config.stateDir}, runtimes ${config.runtimes.map((r) => r.name).join(", ")} ` +
         `(default ${config.defaultRuntime}), shim ${config.shimPath}, cgroup driver ${config.cgroupDriver}`,
     );
-    const supervisor = new Supervisor(config, this.log);
+    // Before recovery: it may have to move a shim that never got its scope.
+    const systemd = await connectScopes(this.log);
+    this.systemd = systemd;
+    const supervisor = new Supervisor(config, this.log, systemd?.scopes);
     this.supervisor = supervisor;
     await supervisor.start();
 
@@ -109,12 +115,7 @@ export class Daemon {
     api.start(transport);
     transport.start();
 
-    const [reply] = await callBusDaemon(bus, "RequestName", "su", [BUS_NAME, dbus.NameFlag.DO_NOT_QUEUE]);
-    if (reply !== dbus.RequestNameReply.PRIMARY_OWNER) {
-      throw new Error(
-        `the bus name ${BUS_NAME} is already owned on ${this.options.busAddress} (another berthd is running?)`,
-      );
-    }
+    await claimBusName(bus, BUS_NAME, this.log);
     supervisor.deliverPendingEvents();
     status.ready();
     this.log.info(
@@ -163,6 +164,8 @@ export class Daemon {
       this.log.error(`stopping the supervisor: ${errorText(error)}`);
     }
     bus?.disconnect();
+    await this.systemd?.scopes.stop();
+    this.systemd?.bus.disconnect();
     if (this.supervisor !== undefined) this.log.info("stopped; containers keep running");
   }
 

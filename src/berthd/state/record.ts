@@ -14,6 +14,8 @@ export interface StateRecord {
   paused: boolean;
   /** container-exited (process-exited) was emitted for the exit in exit.json: never report it twice. */
   exitReported: boolean;
+  /** The shim's transient scope (berth-shim-<id>.scope), "" when it has none (no systemd). */
+  unit: string;
 }
 
 export const INITIAL_RECORD: StateRecord = {
@@ -21,6 +23,7 @@ export const INITIAL_RECORD: StateRecord = {
   startedAt: 0n,
   paused: false,
   exitReported: false,
+  unit: "",
 };
 
 export function writeRecordSync(dir: string, record: StateRecord): void {
@@ -36,5 +39,6 @@ export async function readRecord(dir: string): Promise<StateRecord> {
     startedAt: typeof raw.startedAt === "string" && /^\d+$/.test(raw.startedAt) ? BigInt(raw.startedAt) : 0n,
     paused: raw.paused === true,
     exitReported: raw.exitReported === true,
+    unit: typeof raw.unit === "string" ? raw.unit : "",
   };
 }

@@ -5,6 +5,7 @@ import type winston from "winston";
 import type { BerthdConfig } from "../../common/types.js";
 import type { RuntimeClient } from "../runtime/client.js";
 import type { StateLayout } from "../state/layout.js";
+import type { Scopes } from "../systemd/scope.js";
 import type { Container } from "./container.js";
 import type { StartLimiter } from "./start-limiter.js";
 import type { Task } from "./tasks.js";
@@ -14,6 +15,8 @@ export interface SupervisorCore {
   readonly layout: StateLayout;
   readonly log: winston.Logger;
   readonly limiter: StartLimiter;
+  /** Transient scopes for shims when systemd manages the host (docs/systemd.md); else undefined. */
+  readonly scopes: Scopes | undefined;
   runtime(name: string): RuntimeClient;
   /** The one place state changes. Returns false when the task's container is no longer current. */
   apply(task: Task): boolean;

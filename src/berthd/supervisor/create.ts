@@ -12,12 +12,14 @@ import { writeJsonAtomic } from "../state/atomic.js";
 import { FILES } from "../state/layout.js";
 import { INITIAL_RECORD } from "../state/record.js";
 import { type ContainerRequest, writeRequest } from "../state/request.js";
+import { shimScopeName } from "../systemd/scope.js";
 import { type ResolvedOptions, validateBundle, validateCreateOptions, validateId } from "../validate.js";
 import { nowMicros } from "./clock.js";
 import { Container } from "./container.js";
 import type { SupervisorCore } from "./core.js";
 import { deleteContainer } from "./delete.js";
 import { watchContainer } from "./exit.js";
+import { placeInScope } from "./shim-scope.js";
 import { startContainer } from "./start.js";
 
 /**
@@ -129,12 +131,13 @@ async function launch(core: SupervisorCore, dir: string, request: ContainerReque
     logDriver: request.logDriver,
     logPath: request.logPath,
   });
+  const unit = await placeInScope(core, shimScopeName(id), started.shimPid, `berth shim for container ${id}`);
   const container = new Container(
-    containerInfo(request, started.pid, started.shimPid),
+    { ...containerInfo(request, started.pid, started.shimPid), unit },
     request,
     dir,
     runtime,
-    { ...INITIAL_RECORD },
+    { ...INITIAL_RECORD, unit },
   );
   core.apply({ kind: "container-added", container, silent: false });
   watchContainer(core, container);

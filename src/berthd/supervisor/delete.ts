@@ -6,6 +6,7 @@ import { InvalidStateError } from "../../common/errors.js";
 import { isNotFound } from "../runtime/client.js";
 import type { Container } from "./container.js";
 import type { SupervisorCore } from "./core.js";
+import { removeScope } from "./shim-scope.js";
 
 /** How long Delete waits for a killed created container's shim (or an exec's shim) to go. */
 const SHIM_GONE_TIMEOUT_MS = 10_000;
@@ -43,8 +44,11 @@ export async function deleteContainer(core: SupervisorCore, container: Container
     if (!(await gone(process.shimGone))) {
       core.log.warn(`container ${id} process ${process.info.id}: its shim did not exit after delete`);
     }
+    await removeScope(core, process.record.unit);
     core.apply({ kind: "process-removed", container, process });
   }
+  // Normally collected already (the shim exited); a shim that did not exit is killed with its scope.
+  await removeScope(core, container.record.unit);
   container.closeWatches();
   await rm(container.dir, { recursive: true, force: true, maxRetries: 3 });
   core.log.info(`container ${id}: deleted`);

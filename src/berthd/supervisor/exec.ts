@@ -11,10 +11,12 @@ import { writeJsonAtomic } from "../state/atomic.js";
 import { FILES } from "../state/layout.js";
 import { INITIAL_RECORD } from "../state/record.js";
 import { type ProcessRequest, writeRequest } from "../state/request.js";
+import { processScopeName } from "../systemd/scope.js";
 import { nowMicros } from "./clock.js";
 import { type Container, ExecProcess } from "./container.js";
 import type { SupervisorCore } from "./core.js";
 import { watchProcess } from "./exit.js";
+import { placeInScope, removeScope } from "./shim-scope.js";
 
 /** Env entries by key: the caller's replace the container's with the same key, others are added. */
 function mergeEnv(base: unknown, extra: string[] | undefined): string[] {
@@ -88,7 +90,17 @@ export async function execProcess(
       stdin: request.stdin,
       logDriver: container.request.logDriver,
     });
-    const process = new ExecProcess(processInfo(request, started.pid), request, dir, { ...INITIAL_RECORD });
+    // Its own scope, like the container's shim: never in berthd.service's cgroup for long.
+    const unit = await placeInScope(
+      core,
+      processScopeName(container.id, execId),
+      started.shimPid,
+      `berth shim for process ${execId} of container ${container.id}`,
+    );
+    const process = new ExecProcess(processInfo(request, started.pid), request, dir, {
+      ...INITIAL_RECORD,
+      unit,
+    });
     core.apply({ kind: "process-added", container, process, silent: false });
     watchProcess(core, container, process);
     core.log.info(`container ${container.id} process ${execId}: started, pid ${started.pid}`);
@@ -124,6 +136,7 @@ export async function deleteProcess(
     );
   }
   process.exitWatch?.close();
+  await removeScope(core, process.record.unit);
   await rm(process.dir, { recursive: true, force: true, maxRetries: 3 });
   core.apply({ kind: "process-removed", container, process });
 }

@@ -13,12 +13,14 @@ import { LOST_EXIT_CODE, readExit } from "../state/exit.js";
 import { FILES } from "../state/layout.js";
 import { readRecord, writeRecordSync } from "../state/record.js";
 import { readContainerRequest, readProcessRequest } from "../state/request.js";
+import { processScopeName, shimScopeName } from "../systemd/scope.js";
 import { nowMicros } from "./clock.js";
 import { Container, ExecProcess } from "./container.js";
 import type { SupervisorCore } from "./core.js";
 import { containerInfo } from "./create.js";
 import { processInfo } from "./exec.js";
 import { settleLostShim, watchContainer, watchProcess } from "./exit.js";
+import { recoverScope } from "./shim-scope.js";
 
 /** Containers recovered in parallel: bounded so 500 containers do not open 500 files at once. */
 const RECOVERY_PARALLELISM = 16;
@@ -90,6 +92,7 @@ async function recoverContainer(core: SupervisorCore, id: string): Promise<void>
   const runtime = core.runtime(request.runtime);
   const container = new Container(containerInfo(request, pid, shimPid), request, dir, runtime, record);
   const { info } = container;
+  info.unit = record.unit;
   if (record.exitReported) {
     // Reported already; an exit.json removed since then by hand is replaced by a recorded 255.
     const final = exit ?? (await settleLostShim(core, container));
@@ -104,6 +107,10 @@ async function recoverContainer(core: SupervisorCore, id: string): Promise<void>
   } else {
     const shimAlive = isLiveShim(shimPid, id);
     if (!record.started && shimAlive) await learnStarted(core, container);
+    if (shimAlive && record.unit === "" && core.scopes !== undefined) {
+      record.unit = await recoverScope(core, shimScopeName(id), shimPid, `berth shim for container ${id}`);
+      if (record.unit !== "") writeRecordSync(dir, record);
+    }
     info.status = record.started ? (record.paused ? "paused" : "running") : "created";
     info.startedAt = record.startedAt;
     if (!shimAlive && exit === undefined) await settleLostShim(core, container);
@@ -152,6 +159,22 @@ async function recoverProcesses(core: SupervisorCore, container: Container): Pro
       readPidFile(join(dir, FILES.initPid)),
     ]);
     const process = new ExecProcess(processInfo(request, pid), request, dir, record);
+    const shimPid = await readPidFile(join(dir, FILES.shimPid));
+    if (
+      !record.exitReported &&
+      record.unit === "" &&
+      core.scopes !== undefined &&
+      isLiveShim(shimPid, container.id)
+    ) {
+      const unit = processScopeName(container.id, execId);
+      record.unit = await recoverScope(
+        core,
+        unit,
+        shimPid,
+        `berth shim for process ${execId} of container ${container.id}`,
+      );
+      if (record.unit !== "") writeRecordSync(dir, record);
+    }
     if (record.exitReported) {
       Object.assign(process.info, {
         status: "stopped",

@@ -28,6 +28,7 @@ import { sendControl } from "../shim/control.js";
 import { openStdio } from "../shim/stdio.js";
 import { StateLayout } from "../state/layout.js";
 import { writeRecordSync } from "../state/record.js";
+import type { Scopes } from "../systemd/scope.js";
 import {
   validateExecSpec,
   validateId,
@@ -83,6 +84,8 @@ export class Supervisor implements SupervisorApi, SupervisorCore {
   constructor(
     private currentConfig: BerthdConfig,
     readonly log: winston.Logger,
+    /** Given when systemd manages the host: each shim then gets its own transient scope. */
+    readonly scopes: Scopes | undefined = undefined,
   ) {
     this.layout = new StateLayout(currentConfig.stateDir);
     this.limiter = new StartLimiter(currentConfig.maxConcurrentStarts, (counts) =>
@@ -162,6 +165,8 @@ export class Supervisor implements SupervisorApi, SupervisorCore {
     const { container } = task;
     if (task.kind === "container-added") {
       this.containers.set(container.id, container);
+      // The scope is what a restarted berthd must know that the shim's files do not say.
+      if (!task.silent && container.record.unit !== "") writeRecordSync(container.dir, container.record);
       if (!task.silent) this.emit({ kind: "container-new", info: copyInfo(container.info) });
       return true;
     }
@@ -223,6 +228,9 @@ export class Supervisor implements SupervisorApi, SupervisorCore {
       }
       case "process-added":
         container.processes.set(task.process.info.id, task.process);
+        if (!task.silent && task.process.record.unit !== "") {
+          writeRecordSync(task.process.dir, task.process.record);
+        }
         if (!task.silent) this.emit({ kind: "process-new", info: { ...task.process.info } });
         return true;
       case "process-exited":

@@ -39,6 +39,16 @@ export function shimScopeName(id: string): string {
   return `${SCOPE_PREFIX}${id}.scope`;
 }
 
+/**
+ * The unit of an exec'd process's shim: `berth-shim-<id>:<exec-id>.scope`. ':' is a valid unit-name
+ * character that no id may contain, so the name is unambiguous without escaping: with '-' (or any id
+ * character) as the separator, container "web" exec "x-y" and container "web-x" exec "y", or
+ * container "web-x"'s own shim, would all claim one name.
+ */
+export function processScopeName(id: string, execId: string): string {
+  return `${SCOPE_PREFIX}${id}:${execId}.scope`;
+}
+
 export interface ScopesOptions {
   /** Slice the scopes go in; default berth.slice. */
   slice?: string;
@@ -88,8 +98,12 @@ export class Scopes {
   }
 
   /** Creates the shim's scope around `pids` and returns its unit name once the job is done. */
-  async create(id: string, pids: number[], description: string): Promise<string> {
-    const unit = shimScopeName(id);
+  create(id: string, pids: number[], description: string): Promise<string> {
+    return this.createUnit(shimScopeName(id), pids, description);
+  }
+
+  /** Creates the scope `unit` (a name ending in .scope) around `pids`; returns the name once done. */
+  async createUnit(unit: string, pids: number[], description: string): Promise<string> {
     const properties = [
       ["PIDs", new Variant("au", pids)],
       ["Slice", new Variant("s", this.slice)],
@@ -102,9 +116,14 @@ export class Scopes {
   }
 
   /** Stops the scope (systemd kills what is left in it) and waits; a scope that is already gone is fine. */
-  async stopScope(id: string): Promise<void> {
+  stopScope(id: string): Promise<void> {
+    return this.stopUnit(shimScopeName(id));
+  }
+
+  /** stopScope() for any unit name. */
+  async stopUnit(unit: string): Promise<void> {
     try {
-      await this.runJob(shimScopeName(id), "StopUnit", "ss", [shimScopeName(id), "replace"]);
+      await this.runJob(unit, "StopUnit", "ss", [unit, "replace"]);
     } catch (error) {
       if (!(error instanceof ScopeError && error.message.includes("NoSuchUnit"))) throw error;
     }
