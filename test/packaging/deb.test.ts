@@ -139,7 +139,7 @@ async function runningBundle(script: string): Promise<{ id: string; path: string
 }
 
 /** The containers this file runs; pids are the sandbox's. */
-const containers: { id: string; graceful: boolean; pid: number; shimPid: number }[] = [];
+const containers: { id: string; runtime: string; graceful: boolean; pid: number; shimPid: number }[] = [];
 /** Every container berthctl was asked to run, whether or not it said yes: id → handles SIGTERM. */
 const launched = new Map<string, boolean>();
 
@@ -349,23 +349,24 @@ test("systemctl start berthd: berthd.service becomes active (Type=notify: berthd
 });
 
 test("berthctl runs containers; busctl tree and systemctl status show them", async () => {
-  const graceful = await runningBundle("trap 'exit 0' TERM; sleep 300 & wait");
-  const stubborn = await runningBundle("trap '' TERM; sleep 300");
-  for (const [{ id, path }, isGraceful] of [
-    [graceful, true],
-    [stubborn, false],
-  ] as const) {
-    launched.set(id, isGraceful);
-    const run = await sandbox.exec("berthctl", ["--address", SYSTEM_BUS, "run", "-d", id, path], {
-      timeoutMs: 40_000,
-    });
+  // Both runtimes (the removal finds each one's containers in its own root); one container ignores SIGTERM.
+  const plan = [
+    { runtime: "runc", graceful: true, script: "trap 'exit 0' TERM; sleep 300 & wait" },
+    { runtime: "runc", graceful: false, script: "trap '' TERM; sleep 300" },
+    { runtime: "crun", graceful: true, script: "trap 'exit 0' TERM; sleep 300 & wait" },
+  ];
+  for (const { runtime, graceful, script } of plan) {
+    const { id, path } = await runningBundle(script);
+    launched.set(id, graceful);
+    const args = ["--address", SYSTEM_BUS, "run", "-d", "--runtime", runtime, id, path];
+    const run = await sandbox.exec("berthctl", args, { timeoutMs: 40_000 });
     assert.equal(run.code, 0, `berthctl run -d ${id}: ${run.stderr}`);
     assert.equal(run.stdout, `${id}\n`);
     assert.equal(await containerProperty(id, "Status"), "running");
     const pid = Number(await containerProperty(id, "Pid"));
     const shimPid = Number(await containerProperty(id, "ShimPid"));
     assert.ok(pid > 0 && shimPid > 0);
-    containers.push({ id, graceful: isGraceful, pid, shimPid });
+    containers.push({ id, runtime, graceful, pid, shimPid });
   }
 
   const tree = await sandbox.execOk("busctl", ["tree", "--list", BUS]);
@@ -382,8 +383,10 @@ test("berthctl runs containers; busctl tree and systemctl status show them", asy
     assert.match(status.stdout, new RegExp(`CGroup: /berth\\.slice/berth-${id}\\.scope`));
     assert.match(status.stdout, new RegExp(`\\b${pid} `));
   }
-  const listed = await sandbox.execOk("runc", ["--root", "/run/berth/runtime/runc", "list", "-q"]);
-  for (const { id } of containers) assert.match(listed, new RegExp(`^${id}$`, "m"));
+  for (const { id, runtime } of containers) {
+    const listed = await sandbox.execOk(runtime, ["--root", `/run/berth/runtime/${runtime}`, "list", "-q"]);
+    assert.match(listed, new RegExp(`^${id}$`, "m"), `${runtime} lists ${id}`);
+  }
 });
 
 test("each shim runs in its own berth-shim-<id>.scope in berth.slice", async () => {
@@ -463,18 +466,22 @@ test("upgrading the package restarts berthd and nothing else", async () => {
 test("apt-get remove stops and deletes every container through the runtime and leaves no unit behind", async () => {
   // What is there to remove: every container in berth's runc root (also one whose RunContainer failed
   // half way), with its init and shim pids.
-  const root = "/run/berth/runtime/runc";
-  const ids = (await sandbox.execOk("runc", ["--root", root, "list", "-q"])).split("\n").filter(Boolean);
-  assert.ok(
-    ids.length > 0,
-    "berthctl run left no container in the runtime to remove (see the earlier tests)",
-  );
   const victims: { id: string; pids: number[] }[] = [];
-  for (const id of ids) {
-    const state = JSON.parse(await sandbox.execOk("runc", ["--root", root, "state", id])) as { pid: number };
-    const shim = await sandbox.exec("cat", [`/run/berth/containers/${id}/shim.pid`]);
-    victims.push({ id, pids: [state.pid, ...(shim.code === 0 ? [Number(shim.stdout)] : [])] });
+  for (const runtime of ["runc", "crun"]) {
+    const root = `/run/berth/runtime/${runtime}`;
+    const ids = (await sandbox.exec(runtime, ["--root", root, "list", "-q"])).stdout
+      .split("\n")
+      .filter(Boolean);
+    for (const id of ids) {
+      const state = JSON.parse(await sandbox.execOk(runtime, ["--root", root, "state", id])) as {
+        pid: number;
+      };
+      const shim = await sandbox.exec("cat", [`/run/berth/containers/${id}/shim.pid`]);
+      victims.push({ id, pids: [state.pid, ...(shim.code === 0 ? [Number(shim.stdout)] : [])] });
+    }
   }
+  const ids = victims.map((victim) => victim.id);
+  assert.ok(ids.length > 0, "berthctl run left no container in a runtime to remove (see the earlier tests)");
 
   const remove = await aptGet(["remove", "berth"], { BERTH_STOP_GRACE: String(GRACE_SECONDS) });
   assert.equal(remove.code, 0, remove.stdout + remove.stderr);
