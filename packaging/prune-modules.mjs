@@ -29,7 +29,16 @@ const NATIVE_SOURCE = /\.(c|cc|cpp|h|hh|hpp|inc|def|S|asm)$/;
 /** Native modules (path prefixes under node_modules) that must keep exactly one .node file. */
 const NATIVE = ["usocket/", "@koromix/koffi-"];
 /** ELF e_machine for Node's process.arch. */
-const ELF_MACHINE = { x64: 62, arm64: 183, ia32: 3, arm: 40, riscv64: 243, ppc64: 21, s390x: 22, loong64: 258 };
+const ELF_MACHINE = {
+  x64: 62,
+  arm64: 183,
+  ia32: 3,
+  arm: 40,
+  riscv64: 243,
+  ppc64: 21,
+  s390x: 22,
+  loong64: 258,
+};
 
 const root = process.argv[2] ? resolve(process.argv[2]) : "";
 if (!root || !existsSync(join(root, "node_modules"))) {
@@ -151,7 +160,8 @@ for (const file of natives) {
   if (bytes.readUInt32BE(0) !== 0x7f454c46) throw new Error(`${what}: not an ELF file`);
   if (bytes.readUInt16LE(18) !== machine) throw new Error(`${what}: built for another CPU`);
   const musl = bytes.includes("libc.musl-");
-  if (musl !== (libc === "musl")) throw new Error(`${what}: built for ${musl ? "musl" : "glibc"}, not ${libc}`);
+  if (musl !== (libc === "musl"))
+    throw new Error(`${what}: built for ${musl ? "musl" : "glibc"}, not ${libc}`);
 }
 for (const prefix of NATIVE) {
   const count = natives.filter((file) => relative(modules, file).startsWith(prefix)).length;

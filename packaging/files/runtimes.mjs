@@ -12,7 +12,8 @@ try {
   const config = loadConfig();
   for (const runtime of config.runtimes) {
     const fields = [runtime.name, runtime.path, ...runtimeGlobalArgs(runtime, config.cgroupDriver)];
-    if (fields.some((field) => /[\t\n]/.test(field))) throw new Error(`runtime ${runtime.name}: tab or newline`);
+    if (fields.some((field) => /[\t\n]/.test(field)))
+      throw new Error(`runtime ${runtime.name}: tab or newline`);
     process.stdout.write(`${fields.join("\t")}\n`);
   }
 } catch (error) {
