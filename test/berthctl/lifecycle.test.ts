@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type Bundle, makeBundle, makeTempDir, type SpecOptions, uniqueId } from "../fixtures/bundle.js";
 import { startBerthd, type TestBerthd } from "../helpers/berthd.js";
+import { waitForText } from "../helpers/wait.js";
 import { assertOneLineError, berthctl, collect, type Result, spawnBerthctl } from "./run-berthctl.js";
 
 describe("berthctl against berthd", () => {
@@ -288,17 +289,22 @@ describe("berthctl against berthd", () => {
     const status = await berthctl(["status", "-n", "2", id], { address: berthd.address, env });
     assert.match(status.stdout, /\n\njournal line 1\njournal line 2\n$/);
 
+    // The container runs until the test has seen journalctl -f start: a fixed sleep raced berthctl's
+    // Status read on a loaded machine (the container had exited, so no -f).
     const live = newId("journalf");
     assert.equal(
-      (await ctl(["run", "-d", "--log-driver", "journald", live, await bundle({ args: ["sleep", "1"] })]))
+      (await ctl(["run", "-d", "--log-driver", "journald", live, await bundle({ args: ["sleep", "60"] })]))
         .code,
       0,
     );
-    const followed = await berthctl(["logs", "-f", "-n", "5", live], {
+    const following = berthctl(["logs", "-f", "-n", "5", live], {
       address: berthd.address,
       env,
       timeoutMs: 20_000,
     });
+    await waitForText(argsFile, `CONTAINER_ID=${live} -o cat --no-pager -n 5 -f`);
+    assert.equal((await ctl(["kill", "-s", "KILL", live])).code, 0);
+    const followed = await following;
     assert.equal(followed.code, 0, followed.stderr);
     assert.equal(followed.signal, null, "berthctl ended journalctl -f itself once the container exited");
     assert.deepEqual(readFileSync(argsFile, "utf8").split("\n"), [
