@@ -96,6 +96,7 @@ if [ ! -d "$cache/node_modules" ]; then
 	find "$out/cache" -mindepth 1 -maxdepth 1 -name 'modules-*' ! -name "${cache##*/}" -exec rm -rf {} +
 fi
 cp -a "$cache/node_modules" "$lib/node_modules"
+find "$lib/node_modules" -name '*.node' -exec strip --strip-unneeded {} +
 
 # The package's package.json: what Node needs (ESM) and what berthd reads (its version).
 node -e '
@@ -144,7 +145,7 @@ const out = [
   " /usr/lib/berth/node_modules; each one's own license text is in its directory there.",
   "",
   "Files: *",
-  "Copyright: the berth authors",
+  `Copyright: ${new Date().getUTCFullYear()} the berth authors`,
   "License: Apache-2.0",
   " On Debian systems the full text of the Apache License, Version 2.0 is in",
   " /usr/share/common-licenses/Apache-2.0.",
@@ -174,6 +175,10 @@ process.stdout.write(`${out.join("\n")}\n`);
 EOF
 commit=$(git -C "$checkout" rev-parse --short HEAD 2>/dev/null || echo unknown)
 epoch=$(git -C "$checkout" log -1 --format=%ct 2>/dev/null || date +%s)
+if [ -z "${BERTH_MAINTAINER:-}" ] && name=$(git -C "$checkout" config user.name) &&
+	mail=$(git -C "$checkout" config user.email); then
+	BERTH_MAINTAINER="$name <$mail>"
+fi
 maintainer=${BERTH_MAINTAINER:-berth maintainers <berth@localhost>}
 {
 	printf 'berth (%s) unstable; urgency=medium\n\n' "$version"
@@ -184,13 +189,14 @@ maintainer=${BERTH_MAINTAINER:-berth maintainers <berth@localhost>}
 # 7. Control: dependencies. Node: usocket's addon is built against this Node's ABI (it uses NAN,
 #    not Node-API), so the package works with this major version only. Libraries: dpkg-shlibdeps on
 #    every ELF file; libsystemd0 is loaded by berthd at run time (koffi), which no ELF header says.
+#    init-system-helpers (deb-systemd-helper/-invoke in the maintainer scripts) is Essential.
 say "computing dependencies"
 mkdir -p "$work/shlibs/debian"
 printf 'Source: berth\n\nPackage: berth\nArchitecture: any\n' >"$work/shlibs/debian/control"
 mapfile -t elves < <(find "$root" -type f \( -name '*.node' -o -name berth-shim \))
 shlibs=$(cd "$work/shlibs" && dpkg-shlibdeps -O --warnings=0 "${elves[@]}" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
 [ -n "$shlibs" ] || die "dpkg-shlibdeps found no library dependency"
-depends="nodejs (>= $node_major), nodejs (<< $((node_major + 1))), runc | crun, dbus, libsystemd0, init-system-helpers, $shlibs"
+depends="nodejs (>= $node_major), nodejs (<< $((node_major + 1))), runc | crun, dbus, libsystemd0, $shlibs"
 
 for script in postinst prerm postrm; do
 	install -m 0755 "$here/debian/$script" "$root/DEBIAN/$script"
@@ -200,6 +206,8 @@ done
 find "$root" -type d -exec chmod 0755 {} +
 find "$root" -type f ! -path "$root/DEBIAN/*" -exec chmod 0644 {} +
 chmod 0755 "$lib/berthd" "$lib/berth-shim" "$lib/remove-all-containers" "$root/usr/bin/berthctl"
+# Scripts with a #! line (berthd's and berthctl's main.js, a few in node_modules) may run as such.
+find "$lib" -type f -name '*.*js' -exec sh -c 'for f; do [ "$(head -c2 "$f")" = "#!" ] && chmod 0755 "$f"; done; true' sh {} +
 
 (cd "$root" && find . -type f ! -path './DEBIAN/*' -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) >"$root/DEBIAN/md5sums"
 chmod 0644 "$root/DEBIAN/md5sums"

@@ -10,7 +10,7 @@
 // b. Keeps native prebuilds for this platform only: koffi ships one npm package per OS/CPU (npm
 //    installs the matching one) holding a glibc and a musl build; the other libc's goes.
 // c. Drops build leftovers of the native modules: usocket's build tree except the .node file and its
-//    C++ source; koffi's C++ sources, vendored headers and docs.
+//    C++ source; koffi's C++ sources, vendored headers and docs; and every package's dotfiles.
 // d. Checks that every .node file left is an ELF shared object for this CPU and this libc, and that
 //    each native module has exactly one: a wrong or missing addon fails the build, not berthd.
 
@@ -148,6 +148,11 @@ for (const dir of packageDirs(modules)) {
       if (!file.endsWith(".node") || file.includes("/obj.target/")) rmSync(file);
     }
   }
+}
+// Dotfiles of the packages (.npmignore, .eslintrc, .gitattributes, .github/ ...): tooling, never loaded.
+for (const dir of packageDirs(modules)) {
+  for (const entry of readdirSync(dir))
+    if (entry.startsWith(".")) rmSync(join(dir, entry), { recursive: true });
 }
 removeEmptyDirs(modules);
 
