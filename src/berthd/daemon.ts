@@ -4,7 +4,7 @@
 // the name and leaves containers running.
 
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { callBusDaemon, connectBus, type MessageBus, onDisconnect } from "../common/bus.js";
 import { BUS_NAME } from "../common/bus-path.js";
@@ -14,10 +14,13 @@ import { ConfigError, loadConfig } from "./config.js";
 import { claimBusName } from "./dbus/bus-name.js";
 import { BusTransport } from "./dbus/bus-transport.js";
 import { ApiServer } from "./dbus/server.js";
+import { SignalFanout } from "./dbus/signal-fanout.js";
 import { createLogger, type Logger } from "./log.js";
+import { PeerServer } from "./peer/server.js";
 import { ServiceStatus } from "./service-status.js";
 import { Supervisor } from "./supervisor/supervisor.js";
 import { connectScopes } from "./systemd/host.js";
+import { listenFds } from "./systemd/notify.js";
 import type { Scopes } from "./systemd/scope.js";
 
 /** Stopping must not hang on a bus that no longer answers. */
@@ -50,6 +53,8 @@ export class Daemon {
   private transport: BusTransport | undefined;
   private status: ServiceStatus | undefined;
   private systemd: { bus: MessageBus; scopes: Scopes } | undefined;
+  private peer: PeerServer | undefined;
+  private listenFds: number[] = [];
   private stopping = false;
   private busLost = false;
   private finish: ((code: number) => void) | undefined;
@@ -83,6 +88,8 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
+    // Taken (and LISTEN_* removed from the environment) first: nothing berthd starts may inherit them.
+    this.listenFds = listenFds();
     const config = this.loadConfig();
     this.log.info(
       `starting: state dir ${config.stateDir}, runtimes ${config.runtimes.map((r) => r.name).join(", ")} ` +
@@ -112,14 +119,24 @@ export class Daemon {
     this.api = api;
     const transport = new BusTransport(bus, api, this.log);
     this.transport = transport;
-    api.start(transport);
+    const [listenFd] = this.listenFds;
+    const peer = new PeerServer(api, this.log, { listenFd, path: join(config.stateDir, "private") });
+    api.start(new SignalFanout([transport, peer]));
     transport.start();
 
     await claimBusName(bus, BUS_NAME, this.log);
+    // After the name: a second berthd by hand on the same state dir fails there, before touching the socket.
+    try {
+      await peer.start();
+      this.peer = peer;
+    } catch (error) {
+      this.log.error(`the private socket is not served: ${errorText(error)}`);
+    }
     supervisor.deliverPendingEvents();
     status.ready();
     this.log.info(
-      `ready: serving ${BUS_NAME} on ${this.options.busAddress}, ${supervisor.list().length} containers`,
+      `ready: serving ${BUS_NAME} on ${this.options.busAddress}` +
+        `${this.peer === undefined ? "" : ` and ${this.peer.description}`}, ${supervisor.list().length} containers`,
     );
   }
 
@@ -157,6 +174,7 @@ export class Daemon {
       }
     }
     this.transport?.stop();
+    await this.peer?.stop();
     this.api?.stop();
     try {
       await this.supervisor?.stop();
