@@ -174,6 +174,12 @@ for (const dir of dirs) {
 process.stdout.write(`${out.join("\n")}\n`);
 EOF
 commit=$(git -C "$checkout" rev-parse --short HEAD 2>/dev/null || echo unknown)
+# The package is built from the working tree: say so when it differs from the commit.
+if [ -n "$(git -C "$checkout" status --porcelain --untracked-files=no -- src shim systemd dbus packaging \
+	README.md docs package.json package-lock.json 2>/dev/null)" ]; then
+	commit="$commit (with uncommitted changes)"
+	say "note: building from a working tree with uncommitted changes"
+fi
 epoch=$(git -C "$checkout" log -1 --format=%ct 2>/dev/null || date +%s)
 if [ -z "${BERTH_MAINTAINER:-}" ] && name=$(git -C "$checkout" config user.name) &&
 	mail=$(git -C "$checkout" config user.email); then
