@@ -207,3 +207,33 @@ test("a created container deleted at once leaves no unit either", async () => {
   await waitGone(unit);
   await waitGone(`berth-${id}.scope`);
 });
+
+for (const runtime of ["runc", "crun"]) {
+  test(`${runtime} with the systemd cgroup driver: berth-<id>.scope, GetStats, delete`, async () => {
+    assert.ok(bus, "the first test connected");
+    const id = uniqueId(runtime);
+    await callMethod(
+      bus,
+      MANAGER_PATH,
+      MANAGER_INTERFACE,
+      "RunContainer",
+      "ssa{sv}",
+      [id, bundlePath, { Runtime: new Variant("s", runtime) }],
+      { timeoutMs: 60_000 },
+    );
+    const pid = (await getProperty(bus, containerPath(id), CONTAINER, "Pid")) as number;
+    // crun puts the process in a "container" sub-cgroup of the scope it makes.
+    assert.match(await cgroupOf(pid), new RegExp(`^/berth\\.slice/berth-${id}\\.scope(/container)?$`));
+    assert.equal((await show(`berth-${id}.scope`, "ActiveState")).ActiveState, "active");
+    const [stats] = (await callMethod(bus, containerPath(id), CONTAINER, "GetStats")) as [
+      Record<string, Variant<bigint>>,
+    ];
+    assert.ok((stats.MemoryCurrent?.value ?? 0n) > 0n, "memory is accounted to the container");
+    assert.equal(stats.Pids?.value, 1n);
+    await callMethod(bus, containerPath(id), CONTAINER, "Kill", "si", ["all", 9]);
+    await callMethod(bus, containerPath(id), CONTAINER, "Wait");
+    await callMethod(bus, containerPath(id), CONTAINER, "Delete");
+    await waitGone(`berth-shim-${id}.scope`);
+    await waitGone(`berth-${id}.scope`);
+  });
+}
