@@ -25,7 +25,17 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { cp, mkdir, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { CHECKOUT, type Sandbox } from "../sandbox/sandbox.js";
+import { CHECKOUT, type ExecOptions, type ExecResult, Sandbox } from "../sandbox/sandbox.js";
+
+/**
+ * Where berth is installed: a Sandbox, or (the demo on a host whose PID 1 is systemd) the host itself.
+ * sharedDir is a directory both this process and the system's commands see at the same path.
+ */
+export interface System {
+  readonly sharedDir: string;
+  exec(cmd: string, args?: string[], options?: ExecOptions): Promise<ExecResult>;
+  execOk(cmd: string, args?: string[], options?: ExecOptions): Promise<string>;
+}
 
 export type InstallSource = "deb" | "checkout";
 
@@ -52,7 +62,7 @@ export function defaultSource(): InstallSource {
 }
 
 /** Installs berth (berthd not started: the socket is, as after a package installation). */
-export async function installBerth(sandbox: Sandbox, source = defaultSource()): Promise<Installed> {
+export async function installBerth(sandbox: System, source = defaultSource()): Promise<Installed> {
   if (source === "deb") {
     const deb = await buildDeb();
     await aptInstall(sandbox, deb);
@@ -67,7 +77,7 @@ export async function installBerth(sandbox: Sandbox, source = defaultSource()): 
  * .deb the package's postinst restarts berthd (if it runs); for the checkout the caller restarts it.
  */
 export async function upgradeBerth(
-  sandbox: Sandbox,
+  sandbox: System,
   installed: Installed,
   version: string,
 ): Promise<Installed> {
@@ -89,7 +99,7 @@ export async function upgradeBerth(
 }
 
 /** Adds a drop-in to `unit` and reloads systemd (no restart). */
-export async function dropIn(sandbox: Sandbox, unit: string, name: string, text: string): Promise<void> {
+export async function dropIn(sandbox: System, unit: string, name: string, text: string): Promise<void> {
   await sandbox.execOk("mkdir", ["-p", `/etc/systemd/system/${unit}.d`]);
   await sandbox.execOk("sh", ["-c", `cat >/etc/systemd/system/${unit}.d/${name}.conf`], { input: text });
   await sandbox.execOk("systemctl", ["daemon-reload"]);
@@ -211,11 +221,12 @@ async function pruneOldDebs(): Promise<void> {
 }
 
 /** apt-get install of a local .deb, with every network fetch sent to a closed port (offline). */
-async function aptInstall(sandbox: Sandbox, deb: string): Promise<void> {
+async function aptInstall(sandbox: System, deb: string): Promise<void> {
   const inside = join(sandbox.sharedDir, deb.split("/").pop() ?? "berth.deb");
   await cp(deb, inside);
-  // This machine's image has a docker-style policy-rc.d (exit 101: start nothing); a real host has none.
-  await sandbox.execOk("rm", ["-f", "/usr/sbin/policy-rc.d"]);
+  // This machine's image has a docker-style policy-rc.d (exit 101: start nothing), which the sandbox's
+  // overlay shows too; inside the throwaway sandbox it goes. A host's is the admin's business.
+  if (sandbox instanceof Sandbox) await sandbox.execOk("rm", ["-f", "/usr/sbin/policy-rc.d"]);
   const result = await sandbox.exec(
     "apt-get",
     [
@@ -252,7 +263,7 @@ const CHECKOUT_FILES: [string, string][] = [
   ],
 ];
 
-async function installFromCheckout(sandbox: Sandbox): Promise<void> {
+async function installFromCheckout(sandbox: System): Promise<void> {
   if (!existsSync(join(CHECKOUT, "dist/src/berthd/main.js"))) {
     throw new Error("install: dist/src/berthd/main.js is missing: npm run build first");
   }
@@ -273,7 +284,7 @@ async function installFromCheckout(sandbox: Sandbox): Promise<void> {
 }
 
 /** /usr/lib/berth/berthd and /usr/bin/berthctl running the tree at `root` (a checkout or a copy). */
-async function writeLaunchers(sandbox: Sandbox, root: string): Promise<void> {
+async function writeLaunchers(sandbox: System, root: string): Promise<void> {
   const launcher = (main: string) => `#!/bin/sh\nexec /usr/bin/node ${root}/dist/src/${main}/main.js "$@"\n`;
   await sandbox.execOk("mkdir", ["-p", "/usr/lib/berth"]);
   await sandbox.execOk("sh", ["-c", "cat >/usr/lib/berth/berthd && chmod 755 /usr/lib/berth/berthd"], {
