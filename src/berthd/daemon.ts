@@ -25,6 +25,8 @@ import type { Scopes } from "./systemd/scope.js";
 
 /** Stopping must not hang on a bus that no longer answers. */
 const RELEASE_TIMEOUT_MS = 5000;
+/** How long a stopping berthd lets running operations finish (TimeoutStopSec=30 in berthd.service). */
+const DRAIN_TIMEOUT_MS = 10_000;
 
 export interface DaemonOptions {
   busAddress: string;
@@ -48,6 +50,8 @@ export function packageVersion(): string {
 export class Daemon {
   private readonly log: Logger = createLogger();
   private supervisor: SupervisorApi | undefined;
+  /** The same object, for what only berthd's own supervisor offers (drain on stop). */
+  private concreteSupervisor: Supervisor | undefined;
   private bus: MessageBus | undefined;
   private api: ApiServer | undefined;
   private transport: BusTransport | undefined;
@@ -100,6 +104,7 @@ export class Daemon {
     this.systemd = systemd;
     const supervisor = new Supervisor(config, this.log, systemd?.scopes);
     this.supervisor = supervisor;
+    this.concreteSupervisor = supervisor;
     await supervisor.start();
 
     const bus = await connectBus(this.options.busAddress);
@@ -172,6 +177,13 @@ export class Daemon {
       } catch (error) {
         this.log.warn(`could not release ${BUS_NAME}: ${errorText(error)}`);
       }
+    }
+    // Operations already running finish and answer their callers (bounded: TimeoutStopSec is 30 s);
+    // new calls to the name now wait in the bus's queue for the next berthd.
+    if (this.concreteSupervisor !== undefined && !(await this.concreteSupervisor.drain(DRAIN_TIMEOUT_MS))) {
+      this.log.warn(
+        `operations still running after ${DRAIN_TIMEOUT_MS / 1000} s; stopping anyway (the next berthd recovers them)`,
+      );
     }
     this.transport?.stop();
     await this.peer?.stop();

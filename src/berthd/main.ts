@@ -68,7 +68,10 @@ async function main(): Promise<void> {
     configExplicit: values.config !== undefined,
   });
   const exitCode = await daemon.run();
-  process.exitCode = exitCode;
+  // Exit now, not when the event loop drains: a runtime call or a shim's first process that is still
+  // running must not keep a stopped berthd alive (systemd would wait TimeoutStopSec and SIGKILL it).
+  // Their work is finished by the shim and picked up by the next berthd's recovery.
+  process.exit(exitCode);
 }
 
 main().catch((error: unknown) => {

@@ -237,3 +237,66 @@ for (const runtime of ["runc", "crun"]) {
     await waitGone(`berth-${id}.scope`);
   });
 }
+
+for (const how of ["systemctl restart", "SIGKILL"] as const) {
+  test(`${how} in the middle of creates leaves no shim in berthd.service's cgroup`, async (t) => {
+    assert.ok(bus, "the first test connected");
+    const client = bus;
+    const ids = Array.from({ length: 8 }, () => uniqueId("race"));
+    // Creates in flight when berthd is restarted fail for their caller (the connection goes); that is fine.
+    const creates = ids.map((id) =>
+      callMethod(client, MANAGER_PATH, MANAGER_INTERFACE, "RunContainer", "ssa{sv}", [id, bundlePath, {}], {
+        timeoutMs: 60_000,
+      }).catch(() => undefined),
+    );
+    await new Promise((done) => setTimeout(done, 150));
+    const before = (await show("berthd.service", "MainPID")).MainPID;
+    if (how === "SIGKILL") {
+      // The main process only (as a crash would): shims still in the service's cgroup must survive it.
+      await sandbox.execOk("systemctl", ["kill", "--kill-whom=main", "--signal=SIGKILL", "berthd.service"]);
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const now = await show("berthd.service", "ActiveState", "MainPID");
+        if (now.ActiveState === "active" && now.MainPID !== before && now.MainPID !== "0") break;
+        if (Date.now() > deadline) assert.fail(`berthd was not restarted: ${JSON.stringify(now)}`);
+        await new Promise((done) => setTimeout(done, 100));
+      }
+    } else {
+      await sandbox.execOk("systemctl", ["restart", "berthd.service"], { timeoutMs: 60_000 });
+    }
+    await Promise.all(creates);
+    bus.disconnect();
+    bus = await connectBus(sandbox.busAddress);
+    const { MainPID, ControlGroup } = await show("berthd.service", "MainPID", "ControlGroup");
+    const procs = await sandbox.execOk("sh", [
+      "-c",
+      `cat /sys/fs/cgroup/systemd${ControlGroup}/cgroup.procs; find /sys/fs/cgroup/systemd${ControlGroup} -mindepth 2 -name cgroup.procs -exec cat {} +`,
+    ]);
+    assert.deepEqual(procs.trim().split("\n").filter(Boolean), [MainPID], "only berthd is in berthd.service");
+    const [list] = (await callMethod(bus, MANAGER_PATH, MANAGER_INTERFACE, "ListContainers")) as [
+      [string, string, number, string][],
+    ];
+    const ours = list.filter(([id]) => ids.includes(id));
+    const log = await journal();
+    t.diagnostic(
+      `${ours.length} of ${ids.length} containers exist after the ${how}; ` +
+        `${log.split("still in berthd's cgroup; moved").length - 1} shim(s) moved into their scope by recovery`,
+    );
+    for (const [id, status] of ours) {
+      if (status !== "stopped") {
+        const shimPid = (await getProperty(bus, containerPath(id), CONTAINER, "ShimPid")) as number;
+        assert.equal(await cgroupOf(shimPid), `/berth.slice/berth-shim-${id}.scope`, `shim of ${id}`);
+        assert.equal(
+          await getProperty(bus, containerPath(id), CONTAINER, "Unit"),
+          `berth-shim-${id}.scope`,
+          `${id}: ${await journal()}`,
+        );
+        if (status !== "created")
+          await callMethod(bus, containerPath(id), CONTAINER, "Kill", "si", ["all", 9]);
+        if (status !== "created") await callMethod(bus, containerPath(id), CONTAINER, "Wait");
+      }
+      await callMethod(bus, containerPath(id), CONTAINER, "Delete");
+      await waitGone(`berth-shim-${id}.scope`);
+    }
+  });
+}

@@ -92,7 +92,6 @@ async function recoverContainer(core: SupervisorCore, id: string): Promise<void>
   const runtime = core.runtime(request.runtime);
   const container = new Container(containerInfo(request, pid, shimPid), request, dir, runtime, record);
   const { info } = container;
-  info.unit = record.unit;
   if (record.exitReported) {
     // Reported already; an exit.json removed since then by hand is replaced by a recorded 255.
     const final = exit ?? (await settleLostShim(core, container));
@@ -120,6 +119,8 @@ async function recoverContainer(core: SupervisorCore, id: string): Promise<void>
         : `container ${id}: exited while berthd was down; reporting it`,
     );
   }
+  // After recoverScope, which may just have made the scope.
+  info.unit = record.unit;
   core.apply({ kind: "container-added", container, silent: true });
   if (info.status !== "stopped") watchContainer(core, container);
   await recoverProcesses(core, container);

@@ -80,6 +80,9 @@ export class Supervisor implements SupervisorApi, SupervisorCore {
   private delivered = false;
   private readonly pendingEvents: SupervisorEvent[] = [];
   private readonly pendingWork: Array<() => void> = [];
+  /** Operations running now (Wait() excluded), for drain(). */
+  private inFlight = 0;
+  private readonly idleWaiters: Array<() => void> = [];
 
   constructor(
     private currentConfig: BerthdConfig,
@@ -413,7 +416,7 @@ export class Supervisor implements SupervisorApi, SupervisorCore {
       const container = this.container(id);
       if (container.info.status === "stopped") return Promise.resolve(container.info.exitCode);
       return new Promise<number>((resolve, reject) => container.waiters.push({ resolve, reject }));
-    });
+    }, false);
   }
 
   resize(id: string, columns: number, rows: number): Promise<void> {
@@ -479,7 +482,7 @@ export class Supervisor implements SupervisorApi, SupervisorCore {
       const { process } = this.process(id, execId);
       if (process.info.status === "stopped") return Promise.resolve(process.info.exitCode);
       return new Promise<number>((resolve, reject) => process.waiters.push({ resolve, reject }));
-    });
+    }, false);
   }
 
   resizeProcess(id: string, execId: string, columns: number, rows: number): Promise<void> {
@@ -530,13 +533,36 @@ export class Supervisor implements SupervisorApi, SupervisorCore {
    * Every public operation runs through here: a BerthError passes through; anything else (a bug, an
    * unexpected I/O error) is logged in full and reaches the caller as a named error without a stack.
    */
-  private async guard<T>(operation: () => Promise<T>): Promise<T> {
+  private async guard<T>(operation: () => Promise<T>, tracked = true): Promise<T> {
+    if (tracked) this.inFlight += 1;
     try {
       return await operation();
     } catch (error) {
       if (error instanceof BerthError) throw error;
       this.log.error(`supervisor: unexpected failure: ${(error as Error).stack ?? String(error)}`);
       throw new InvalidStateError(`berthd could not complete the operation: ${(error as Error).message}`);
+    } finally {
+      if (tracked) {
+        this.inFlight -= 1;
+        if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+      }
     }
+  }
+
+  /**
+   * Stopping: resolves true once no operation is in flight (Wait() calls do not count: they may never
+   * end), or false after `timeoutMs`. A create or start cut short by berthd's exit is finished by the
+   * shim anyway and picked up by recovery, but letting it end keeps its caller's reply and berthd.json
+   * in step, and keeps a stopping berthd from working on after "stopped".
+   */
+  drain(timeoutMs: number): Promise<boolean> {
+    if (this.inFlight === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
   }
 }
