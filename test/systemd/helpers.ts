@@ -5,7 +5,14 @@
 import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { callWithTimeout, connectBus, DBusError, Message, type MessageBus } from "../../src/common/bus.js";
+import {
+  callWithTimeout,
+  connectBus,
+  DBusError,
+  Message,
+  type MessageBus,
+  onDisconnect,
+} from "../../src/common/bus.js";
 import { BUS_NAME, CONTAINER_INTERFACE, MANAGER_INTERFACE, MANAGER_PATH } from "../../src/common/bus-path.js";
 import { bundleSpec } from "../fixtures/oci-spec.js";
 import { populateRootfs } from "../fixtures/rootfs.js";
@@ -220,7 +227,19 @@ export class Prober {
       let connection: MessageBus | undefined;
       try {
         connection = await connect();
-        const list = await listContainers(connection, this.callTimeoutMs);
+        // A private connection that berthd closes fails its call at once (dbus-next leaves the call
+        // pending and would emit an unhandled 'error').
+        const conn = connection;
+        const broken =
+          via === "private"
+            ? new Promise<never>((_, reject) =>
+                onDisconnect(conn, (reason) => reject(new Error(`the connection broke: ${reason}`))),
+              )
+            : undefined;
+        broken?.catch(() => {});
+        const listing = listContainers(connection, this.callTimeoutMs);
+        listing.catch(() => {}); // the race below reports it; a late rejection must not go unhandled
+        const list = await (broken === undefined ? listing : Promise.race([listing, broken]));
         if (list.size < this.expectAtLeast) throw new Error(`ListContainers had ${list.size} containers`);
         result.ok++;
         result.slowestMs = Math.max(result.slowestMs, Date.now() - started);
@@ -229,7 +248,7 @@ export class Prober {
         result.failures.push({
           startedAt: started,
           error: name,
-          text: `${new Date(started).toISOString()} +${Date.now() - started} ms: ${name} ${(error as Error).message}`,
+          text: `${via}: ${new Date(started).toISOString()} +${Date.now() - started} ms: ${name} ${(error as Error).message}`,
         });
       } finally {
         if (via === "private") connection?.disconnect();
