@@ -229,6 +229,30 @@ describe("the private socket of a berthd started by hand", () => {
   });
 });
 
+test("a SIGKILLed berthd's socket file is replaced by the next berthd; a live one is not stolen", async () => {
+  const berthd = await startBerthd();
+  try {
+    const socket = join(berthd.stateDir, "private");
+    await berthd.kill();
+    assert.ok(existsSync(socket), "SIGKILL left the socket file");
+    await berthd.restart();
+    const tree = await busctl(`unix:path=${socket}`, ["tree", "org.berth.Supervisor1"]);
+    assert.equal(tree.code, 0, tree.stderr);
+
+    // A second berthd on the same state dir (another bus) must leave the first one's socket alone.
+    const other = await startBerthd({ args: ["--state-dir", berthd.stateDir] });
+    try {
+      assert.match(other.output(), /the private socket is not served: .* is served by another process/);
+      const again = await busctl(`unix:path=${socket}`, ["tree", "org.berth.Supervisor1"]);
+      assert.equal(again.code, 0, again.stderr);
+    } finally {
+      await other.cleanup();
+    }
+  } finally {
+    await berthd.cleanup();
+  }
+});
+
 /** node main.js under systemd-socket-activate: fd 3 is a listening socket, LISTEN_PID is berthd's pid. */
 function socketActivated(socket: string, stateDir: string, config: string, busAddress: string): ChildProcess {
   return spawn(

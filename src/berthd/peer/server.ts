@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import { lstatSync, unlinkSync } from "node:fs";
 import { chmod, mkdir } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { createServer, type Server, type Socket } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
 import type { Duplex } from "node:stream";
 import type { ApiServer, SignalSink } from "../dbus/server.js";
@@ -58,8 +58,10 @@ export class PeerServer implements SignalSink, PeerDirectory {
   }
 
   async start(): Promise<void> {
-    if (this.options.listenFd === undefined)
+    if (this.options.listenFd === undefined) {
       await mkdir(dirname(this.options.path), { recursive: true, mode: 0o700 });
+      await removeStaleSocket(this.options.path);
+    }
     const server = createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -71,7 +73,6 @@ export class PeerServer implements SignalSink, PeerDirectory {
         return;
       }
       const { path } = this.options;
-      removeStaleSocket(path);
       // Bound 0600 from the first moment: no window in which anyone else could connect.
       const umask = process.umask(0o177);
       try {
@@ -143,9 +144,26 @@ export class PeerServer implements SignalSink, PeerDirectory {
   }
 }
 
-/** A socket file left by a berthd that died without removing it; anything else is not ours to touch. */
-function removeStaleSocket(path: string): void {
+/**
+ * Removes a socket file left by a berthd that died without removing it (nobody accepts on it). One
+ * that answers belongs to a live berthd (another one on this state dir): refused, not stolen. Anything
+ * that is not a socket is not ours to touch (listen then fails with EADDRINUSE).
+ */
+async function removeStaleSocket(path: string): Promise<void> {
   try {
-    if (lstatSync(path).isSocket()) unlinkSync(path);
-  } catch {}
+    if (!lstatSync(path).isSocket()) return;
+  } catch {
+    return;
+  }
+  const live = await new Promise<boolean>((resolve) => {
+    const probe = connect(path);
+    probe.once("connect", () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once("error", () => resolve(false));
+  });
+  if (live)
+    throw new PeerServerError(`${path} is served by another process (another berthd on this state dir?)`);
+  unlinkSync(path);
 }
