@@ -194,7 +194,7 @@ describe("the private socket of a berthd started by hand", () => {
     assert.equal(uid, 0);
   });
 
-  test("berthctl uses it: run, ps, rm", async () => {
+  test("berthctl uses it: run -d, ps, rm, and an attached run with its exit code", async () => {
     const id = uniqueId("p2p-ctl");
     const run = await berthctl(["run", "-d", id, bundle.path], { address });
     assert.equal(run.code, 0, run.stderr);
@@ -203,6 +203,15 @@ describe("the private socket of a berthd started by hand", () => {
     assert.match(ps.stdout, new RegExp(id));
     const rm = await berthctl(["rm", "-f", id], { address });
     assert.equal(rm.code, 0, rm.stderr);
+    // Attached: output through OpenStdio's fds, the exit code through the Exited signal / Wait.
+    const short = await makeBundle({ args: ["sh", "-c", "echo attached-output; exit 3"] });
+    try {
+      const attached = await berthctl(["run", "--rm", uniqueId("p2p-att"), short.path], { address });
+      assert.equal(attached.code, 3, attached.stderr);
+      assert.match(attached.stdout, /attached-output/);
+    } finally {
+      await short.remove();
+    }
   });
 
   test("a client that is not root is refused (SO_PEERCRED), even when the mode would let it in", async (t) => {
