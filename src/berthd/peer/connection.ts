@@ -23,6 +23,7 @@ const DBUS_NAME = "org.freedesktop.DBus";
 const NO_REPLY_EXPECTED = 0x1;
 /** Only root may use the socket (it is 0600 root anyway); authorization then treats the peer as root. */
 const ALLOWED_UID = 0;
+const AUTH_TIMEOUT_MS = 30_000;
 
 /** What a connection needs from its server: the other peers, for name lookups. */
 export interface PeerDirectory {
@@ -53,6 +54,11 @@ export class PeerConnection {
       this.log.debug(`private socket ${this.uniqueName}: ${error.message}`);
       this.close();
     });
+    // A client that never finishes the handshake must not hold a connection for ever.
+    const timer = setTimeout(() => {
+      this.log.info(`private socket: pid ${this.credentials.pid} did not authenticate in time; closed`);
+      this.close();
+    }, AUTH_TIMEOUT_MS);
     try {
       await authenticate(this.stream, this.credentials.uid, ALLOWED_UID, this.directory.guid);
     } catch (error) {
@@ -61,7 +67,10 @@ export class PeerConnection {
       );
       this.close();
       return;
+    } finally {
+      clearTimeout(timer);
     }
+    if (this.gone) return;
     this.ready = true;
     readMessages(
       this.stream,
