@@ -1,7 +1,9 @@
-// berthd's wiring: config → logger → supervisor → bus. The order is the design's: recover state
-// (supervisor.start), export every object, only then claim org.berth.Supervisor1, then deliver the
-// events that happened while berthd was down, then tell the service manager READY=1. Stopping releases
-// the name and leaves containers running.
+// berthd's wiring: config → logger → systemd scopes → supervisor → bus → private socket. The order is
+// the design's: take the socket-activated fds, connect for shim scopes (when systemd manages the host),
+// recover state (supervisor.start), export every object, only then claim org.berth.Supervisor1 (queueing
+// for it while a previous berthd lets go), serve the peer-to-peer socket, deliver the events that
+// happened while berthd was down, then tell the service manager READY=1. Stopping releases the name,
+// lets running operations finish (bounded) and leaves containers running.
 
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
