@@ -55,10 +55,27 @@ export const CHECKOUT_VERSION = (
 /** Where the sandbox's system bus is, for commands inside (berthctl's --address). */
 export const SYSTEM_BUS = "unix:path=/run/dbus/system_bus_socket";
 
+/** Tools packaging/build.sh needs beyond what ensure-deps.sh installs (package dpkg-dev). */
+const PACKAGING_TOOLS = ["dpkg-deb", "dpkg-shlibdeps", "dpkg-architecture", "strip"];
+
+function onPath(tool: string): boolean {
+  return (process.env.PATH ?? "/usr/bin:/bin")
+    .split(":")
+    .some((dir) => dir !== "" && existsSync(join(dir, tool)));
+}
+
 export function defaultSource(): InstallSource {
   const chosen = process.env.BERTH_INSTALL;
   if (chosen === "deb" || chosen === "checkout") return chosen;
-  return existsSync(join(CHECKOUT, "packaging/build.sh")) ? "deb" : "checkout";
+  if (!existsSync(join(CHECKOUT, "packaging/build.sh"))) return "checkout";
+  const missing = PACKAGING_TOOLS.filter((tool) => !onPath(tool));
+  if (missing.length > 0) {
+    process.stderr.write(
+      `install: ${missing.join(", ")} missing (apt-get install dpkg-dev): installing from the checkout instead of the .deb\n`,
+    );
+    return "checkout";
+  }
+  return "deb";
 }
 
 /** Installs berth (berthd not started: the socket is, as after a package installation). */
