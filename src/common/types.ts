@@ -121,7 +121,7 @@ export type SupervisorEvent =
 export interface SupervisorApi {
   createContainer(id: string, bundle: string, options: CreateOptions): Promise<ContainerInfo>;
   runContainer(id: string, bundle: string, options: CreateOptions): Promise<ContainerInfo>;
-  start(id: string): Promise<void>;
+  startContainer(id: string): Promise<void>;
   kill(id: string, whom: KillWhom, signal: number): Promise<void>;
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;

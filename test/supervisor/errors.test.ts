@@ -92,7 +92,7 @@ describe("supervisor: bad input and wrong states", { timeout: 120_000 }, () => {
       await assert.rejects(h.sv.kill(ok, "init", signal), { code: "InvalidArgument" }, String(signal));
     }
     await assert.rejects(h.sv.kill(ok, "everyone" as "all", 9), { code: "InvalidArgument" });
-    await assert.rejects(h.sv.start("missing"), { code: "NoSuchContainer" });
+    await assert.rejects(h.sv.startContainer("missing"), { code: "NoSuchContainer" });
     await assert.rejects(h.sv.exec(ok, "e1", { args: [] }), { code: "InvalidArgument" });
     await assert.rejects(h.sv.exec(ok, "../e", { args: ["true"] }), { code: "InvalidArgument" });
   });
@@ -103,7 +103,7 @@ describe("supervisor: bad input and wrong states", { timeout: 120_000 }, () => {
     t.after(() => bundle.remove());
     const id = uniqueId("state");
     await h.sv.runContainer(id, bundle.path, {});
-    await assert.rejects(h.sv.start(id), { code: "InvalidState", message: /is running/ });
+    await assert.rejects(h.sv.startContainer(id), { code: "InvalidState", message: /is running/ });
     await assert.rejects(h.sv.delete(id), { code: "InvalidState", message: /is running/ });
     await assert.rejects(h.sv.resume(id), { code: "InvalidState" });
     await assert.rejects(h.sv.resize(id, 80, 24), { code: "InvalidState", message: /no terminal/ });

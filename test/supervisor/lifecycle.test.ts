@@ -26,7 +26,7 @@ describe("supervisor lifecycle (real runc, real shim)", { timeout: 120_000 }, ()
     assert.equal(runtimeConfig.linux.cgroupsPath, `/berth/${id}`);
     assert.equal(runtimeConfig.root.path, join(bundle.path, "rootfs"));
 
-    await h.sv.start(id);
+    await h.sv.startContainer(id);
     const exitCode = await h.sv.wait(id);
     assert.equal(exitCode, 3);
     const info = h.sv.get(id)!;

@@ -11,7 +11,11 @@ describe("supervisor: conflicting operations never interleave", { timeout: 120_0
     t.after(() => bundle.remove());
     const id = uniqueId("twice");
     await h.sv.createContainer(id, bundle.path, {});
-    const results = await Promise.allSettled([h.sv.start(id), h.sv.start(id), h.sv.start(id)]);
+    const results = await Promise.allSettled([
+      h.sv.startContainer(id),
+      h.sv.startContainer(id),
+      h.sv.startContainer(id),
+    ]);
     assert.equal(results.filter((r) => r.status === "fulfilled").length, 1);
     for (const r of results.filter((r) => r.status === "rejected")) {
       assert.equal(((r as PromiseRejectedResult).reason as BerthError).code, "InvalidState");
@@ -51,7 +55,7 @@ describe("supervisor: conflicting operations never interleave", { timeout: 120_0
         event.changed.activeStarts === 1 &&
         duringCreate === undefined
       ) {
-        duringCreate = h.sv.start(id);
+        duringCreate = h.sv.startContainer(id);
         duringCreate.catch(() => {});
       }
     });
@@ -59,7 +63,7 @@ describe("supervisor: conflicting operations never interleave", { timeout: 120_0
     assert.ok(duringCreate !== undefined);
     await assert.rejects(duringCreate, { code: "Busy", message: /being created/ });
     await assert.rejects(h.sv.createContainer(id, bundle.path, {}), { code: "ContainerExists" });
-    await h.sv.start(id);
+    await h.sv.startContainer(id);
     assert.equal(h.sv.get(id)?.status, "running");
   });
 });

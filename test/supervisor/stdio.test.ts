@@ -29,7 +29,7 @@ describe("supervisor: OpenStdio, CloseStdin, terminals", { timeout: 120_000 }, (
     const stderr = readAll(fds.stderr);
     writeSync(fds.stdin, "hello\n");
     closeSync(fds.stdin);
-    await h.sv.start(id);
+    await h.sv.startContainer(id);
     assert.equal(await h.sv.wait(id), 0);
     assert.equal(await stdout, "got:hello\n");
     assert.equal(await stderr, "err-line\n");
@@ -86,7 +86,7 @@ describe("supervisor: OpenStdio, CloseStdin, terminals", { timeout: 120_000 }, (
     const stdout = readAll(last.stdout);
     closeSync(last.stdin);
     closeSync(last.stderr);
-    await h.sv.start(id);
+    await h.sv.startContainer(id);
     assert.equal(await h.sv.wait(id), 0);
     assert.equal(await stdout, "late\n", "the reader saw output and then EOF");
     assert.equal(heldOnFifos(), 0, "placeholders closed once the shim was gone");

@@ -30,7 +30,7 @@ export const containerVtable: Vtable<ContainerTarget> = {
   interface: CONTAINER_INTERFACE,
   methods: [
     method("Start", "", "", true, async (c) => {
-      await c.api.supervisor.start(c.info.id);
+      await c.api.supervisor.startContainer(c.info.id);
       return done;
     }),
     method("Kill", "s whom, i signal", "", true, async (c, [whom, signalNumber]) => {

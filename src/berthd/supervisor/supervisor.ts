@@ -45,7 +45,7 @@ import { deleteProcess, execProcess } from "./exec.js";
 import { killContainer } from "./kill.js";
 import { pauseContainer, resumeContainer } from "./pause.js";
 import { recoverContainers } from "./recover.js";
-import { startContainer } from "./start.js";
+import { startContainer as startOperation } from "./start.js";
 import { StartLimiter } from "./start-limiter.js";
 import { containerStats } from "./stats.js";
 import type { Task } from "./tasks.js";
@@ -98,7 +98,11 @@ export class Supervisor implements SupervisorApi, SupervisorCore {
 
   // ---- lifecycle
 
-  // start() (recovery) is with Start(id) below: SupervisorApi declares both as overloads of one name.
+  /** Recovery from the state dir (see recover.ts); the container's Start() is startContainer(). */
+  async start(): Promise<void> {
+    await recoverContainers(this);
+    this.log.info(`supervisor: ${this.containers.size} container(s) recovered from ${this.config.stateDir}`);
+  }
 
   deliverPendingEvents(): void {
     if (this.delivered) return;
@@ -383,12 +387,8 @@ export class Supervisor implements SupervisorApi, SupervisorCore {
     return this.guard(() => createContainer(this, id, bundle, options, true));
   }
 
-  /** start(): recover from the state dir (see recover.ts); start(id): the container's Start(). */
-  start(): Promise<void>;
-  start(id: string): Promise<void>;
-  start(id?: string): Promise<void> {
-    if (id === undefined) return this.startSupervisor();
-    return this.guard(() => this.queued(id, (c) => startContainer(this, c, false)));
+  startContainer(id: string): Promise<void> {
+    return this.guard(() => this.queued(id, (c) => startOperation(this, c, false)));
   }
 
   kill(id: string, whom: KillWhom, signal: number): Promise<void> {
@@ -523,11 +523,6 @@ export class Supervisor implements SupervisorApi, SupervisorCore {
   }
 
   // ---- helpers
-
-  private async startSupervisor(): Promise<void> {
-    await recoverContainers(this);
-    this.log.info(`supervisor: ${this.containers.size} container(s) recovered from ${this.config.stateDir}`);
-  }
 
   /**
    * Every public operation runs through here: a BerthError passes through; anything else (a bug, an
