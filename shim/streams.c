@@ -18,10 +18,21 @@
 static const char *const fifo_names[] = {"stdin", "stdout", "stderr", "control.fifo", "exit.fifo"};
 static const char *const out_fifo_names[] = {"stdout", "stderr"};
 
+/* stdout and stderr may already be FIFOs: berthd makes an exec's before launching the shim and holds
+ * their read ends, so output written before a client's OpenStdio is kept. stdin comes first and is
+ * always made here, so a second shim on a live state dir is still refused before it touches anything. */
+static bool premade_output_fifo(int dirfd, const char *name) {
+  struct stat st;
+  return (strcmp(name, "stdout") == 0 || strcmp(name, "stderr") == 0) &&
+         fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISFIFO(st.st_mode);
+}
+
 int fifos_create(int dirfd, char *err, size_t errlen) {
   for (size_t i = 0; i < ARRAY_SIZE(fifo_names); i++) {
     if (mkfifoat(dirfd, fifo_names[i], 0600) < 0) {
       int e = errno;
+      if (e == EEXIST && i > 0 && premade_output_fifo(dirfd, fifo_names[i]))
+        continue;
       for (size_t j = 0; j < i; j++)
         unlinkat(dirfd, fifo_names[j], 0);
       if (e == EEXIST)

@@ -15,7 +15,14 @@ import {
 } from "../../src/common/bus-path.js";
 import { type Bundle, makeBundle, uniqueId } from "../fixtures/bundle.js";
 import { startBerthd, type TestBerthd } from "../helpers/berthd.js";
-import { callMethod, errorName, getProperty, readFdUntil, SignalRecorder } from "../helpers/dbus.js";
+import {
+  callMethod,
+  errorName,
+  getProperty,
+  readFdToEnd,
+  readFdUntil,
+  SignalRecorder,
+} from "../helpers/dbus.js";
 
 describe("stdio, exec, pause/resume, stats", () => {
   let berthd: TestBerthd;
@@ -162,6 +169,71 @@ describe("stdio, exec, pause/resume, stats", () => {
     await container(id, "Kill", "si", ["all", 9]);
     await container(id, "Wait");
     await container(id, "Delete");
+  });
+
+  /** OpenStdio on an exec'd process: everything on stdout and stderr, each up to EOF. */
+  async function execOutput(path: string): Promise<{ stdout: string; stderr: string }> {
+    const [stdin, stdout, stderr] = (await callMethod(client, path, PROCESS_INTERFACE, "OpenStdio")) as [
+      number,
+      number,
+      number,
+    ];
+    closeSync(stdin);
+    const [out, err] = await Promise.all([readFdToEnd(stdout), readFdToEnd(stderr)]);
+    return { stdout: out, stderr: err };
+  }
+
+  test("Exec then OpenStdio: the output from its first byte, then EOF", async () => {
+    const id = await run(["sleep", "60"]);
+    try {
+      for (const execId of ["echo-1", "echo-2", "echo-3"]) {
+        const [path] = (await container(id, "Exec", "sa{sv}", [
+          execId,
+          { Args: new Variant("as", ["sh", "-c", "echo hi; echo oops >&2"]) },
+        ])) as [string];
+        assert.deepEqual(await execOutput(path), { stdout: "hi\n", stderr: "oops\n" }, execId);
+        assert.deepEqual(await callMethod(client, path, PROCESS_INTERFACE, "Wait"), [0]);
+        await callMethod(client, path, PROCESS_INTERFACE, "Delete");
+      }
+    } finally {
+      await container(id, "Kill", "si", ["all", 9]).catch(() => {});
+      await container(id, "Wait").catch(() => {});
+      await container(id, "Delete").catch(() => {});
+    }
+  });
+
+  test("OpenStdio on an exec that already exited: its output once, then InvalidState", async () => {
+    const fdCount = () => readdirSync(`/proc/${berthd.pid}/fd`).length;
+    const id = await run(["sleep", "60"]);
+    try {
+      const baseline = fdCount();
+      const [path] = (await container(id, "Exec", "sa{sv}", [
+        "done",
+        { Args: new Variant("as", ["sh", "-c", "seq 1 1000; echo bye >&2"]), Stdin: new Variant("b", true) },
+      ])) as [string];
+      assert.deepEqual(await callMethod(client, path, PROCESS_INTERFACE, "Wait"), [0]);
+      assert.equal(await getProperty(client, path, PROCESS_INTERFACE, "Status"), "stopped");
+      const expected = `${Array.from({ length: 1000 }, (_, i) => i + 1).join("\n")}\n`;
+      assert.deepEqual(await execOutput(path), { stdout: expected, stderr: "bye\n" });
+      assert.equal(
+        await errorName(callMethod(client, path, PROCESS_INTERFACE, "OpenStdio")),
+        "org.berth.Supervisor1.Error.InvalidState",
+      );
+      // An exec nobody attaches to: its held fds go with Delete.
+      const [ignored] = (await container(id, "Exec", "sa{sv}", [
+        "ignored",
+        { Args: new Variant("as", ["echo", "unread"]) },
+      ])) as [string];
+      assert.deepEqual(await callMethod(client, ignored, PROCESS_INTERFACE, "Wait"), [0]);
+      await callMethod(client, path, PROCESS_INTERFACE, "Delete");
+      await callMethod(client, ignored, PROCESS_INTERFACE, "Delete");
+      await new Promise((r) => setTimeout(r, 200));
+      assert.ok(fdCount() <= baseline, `berthd fds: ${baseline} before, ${fdCount()} after both deletes`);
+    } finally {
+      await container(id, "Kill", "si", ["all", 9]).catch(() => {});
+      await container(id, "Wait").catch(() => {});
+      await container(id, "Delete").catch(() => {});
+    }
   });
 
   test("Pause/Resume change Status with PropertiesChanged; GetStats reads the cgroup", async () => {

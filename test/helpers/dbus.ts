@@ -316,3 +316,26 @@ export function readFdUntil(fd: number, text: string, timeoutMs = 15_000): Promi
     });
   });
 }
+
+/** Everything read from `fd` up to EOF (closing it); rejects after `timeoutMs` with what was read. */
+export function readFdToEnd(fd: number, timeoutMs = 15_000): Promise<string> {
+  return new Promise((resolveRead, reject) => {
+    const stream = createReadStream("", { fd, autoClose: true });
+    let seen = "";
+    const timer = setTimeout(() => {
+      stream.destroy();
+      reject(new Error(`no EOF in ${timeoutMs} ms; got ${JSON.stringify(seen)}`));
+    }, timeoutMs);
+    stream.on("data", (chunk) => {
+      seen += chunk.toString();
+    });
+    stream.on("end", () => {
+      clearTimeout(timer);
+      resolveRead(seen);
+    });
+    stream.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}

@@ -10,10 +10,7 @@ export const command: Command = {
   description:
     "Runs a new process in a running container (the runtime's exec), relays its stdio and exits\n" +
     "with its exit code; 125 when berthctl or berthd failed. The process object is deleted after it\n" +
-    "exits. Options end at CONTAINER: everything after it is the command.\n" +
-    "Note: output the process writes before berthctl has attached to it (a few ms) is not relayed\n" +
-    "(berthd's Exec starts the process at once); commands that read stdin first (-i) lose nothing.\n" +
-    "A process that exits before berthctl attaches still gives its exit code, with a warning.",
+    "exits. Options end at CONTAINER: everything after it is the command.",
   options: [
     { name: "interactive", short: "i", help: "pass berthctl's stdin to the process; EOF closes its stdin" },
     {
@@ -48,8 +45,9 @@ export const command: Command = {
         throw new FailedError(`exec in ${id}`, error);
       });
       if (!fds) {
-        // It ran and exited before berthctl could attach: its code is still right; its output is gone.
-        ctx.warn(`exec in ${id}: the process exited before its output could be relayed`);
+        // berthd keeps an exec's first output for its first OpenStdio, so this is a berthd that does
+        // not (an older one) or another client that attached first: the code is still right.
+        ctx.warn(`exec in ${id}: the process's output was not available to relay`);
         return await step(`wait for ${execId} in ${id}`, client.wait(target));
       }
       return await runAttached({

@@ -30,11 +30,20 @@ export class StdioPlaceholders {
   }
 }
 
-/** A blocking read end of an output FIFO that sees no EOF while the placeholder writer is held. */
-function openOutput(path: string, placeholders: StdioPlaceholders): number {
+/** An output FIFO's read ends as OpenStdio hands them out. */
+export interface OutputFds {
+  stdout: number;
+  stderr: number;
+}
+
+/**
+ * A blocking read end of an output FIFO that sees no EOF while a placeholder writer is held;
+ * `holdWriter` makes sure one is (the caller holds a non-blocking read end meanwhile, so it opens).
+ */
+export function openOutput(path: string, holdWriter: (path: string) => void): number {
   const probe = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    placeholders.ensure(path);
+    holdWriter(path);
     // A writer exists now, so this blocking open returns at once.
     return openSync(path, constants.O_RDONLY);
   } finally {
@@ -60,11 +69,23 @@ function openInput(path: string, hasStdin: boolean): number {
   }
 }
 
-export function openStdio(stateDir: string, hasStdin: boolean, placeholders: StdioPlaceholders): StdioFds {
-  const opened: number[] = [];
+/**
+ * OpenStdio's three fds. `first`: read ends opened earlier (an exec's, held from before its process
+ * started: early-output.ts), handed out instead of new ones; they are closed here on failure.
+ */
+export function openStdio(
+  stateDir: string,
+  hasStdin: boolean,
+  placeholders: StdioPlaceholders,
+  first?: OutputFds,
+): StdioFds {
+  const opened: number[] = first === undefined ? [] : [first.stdout, first.stderr];
   try {
-    opened.push(openOutput(join(stateDir, FILES.stdout), placeholders));
-    opened.push(openOutput(join(stateDir, FILES.stderr), placeholders));
+    if (first === undefined) {
+      const holdWriter = (path: string) => placeholders.ensure(path);
+      opened.push(openOutput(join(stateDir, FILES.stdout), holdWriter));
+      opened.push(openOutput(join(stateDir, FILES.stderr), holdWriter));
+    }
     const [stdout, stderr] = opened as [number, number];
     return { stdin: openInput(join(stateDir, FILES.stdin), hasStdin), stdout, stderr };
   } catch (error) {

@@ -3,6 +3,7 @@
 
 import type { ContainerInfo, ProcessInfo } from "../../common/types.js";
 import type { RuntimeClient } from "../runtime/client.js";
+import type { EarlyOutput } from "../shim/early-output.js";
 import type { ExitWatch } from "../shim/exit-watch.js";
 import type { OomWatch } from "../shim/oom-watch.js";
 import { StdioPlaceholders } from "../shim/stdio.js";
@@ -26,6 +27,8 @@ export class ExecProcess {
     readonly request: ProcessRequest,
     readonly dir: string,
     readonly record: StateRecord,
+    /** Its output held from before it started, for the first OpenStdio (none when recovered). */
+    readonly early: EarlyOutput | undefined = undefined,
   ) {}
 
   get shimGone(): Promise<void> {

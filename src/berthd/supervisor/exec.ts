@@ -6,6 +6,7 @@ import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { InvalidStateError, ProcessExistsError } from "../../common/errors.js";
 import type { ExecSpec, ProcessInfo } from "../../common/types.js";
+import { EarlyOutput } from "../shim/early-output.js";
 import { launchShim } from "../shim/launch.js";
 import { writeJsonAtomic } from "../state/atomic.js";
 import { FILES } from "../state/layout.js";
@@ -70,6 +71,7 @@ export async function execProcess(
     }
     throw error;
   }
+  let early: EarlyOutput | undefined;
   try {
     const request: ProcessRequest = {
       containerId: container.id,
@@ -80,6 +82,8 @@ export async function execProcess(
     };
     await writeJsonAtomic(join(dir, FILES.process), await processSpec(core, container, spec));
     await writeRequest(dir, request);
+    // Before the shim: the process may write (and exit) before the caller's OpenStdio.
+    early = await EarlyOutput.open(dir);
     const started = await launchShim({
       shimPath: core.config.shimPath,
       id: container.id,
@@ -97,15 +101,16 @@ export async function execProcess(
       started.shimPid,
       `berth shim for process ${execId} of container ${container.id}`,
     );
-    const process = new ExecProcess(processInfo(request, started.pid), request, dir, {
-      ...INITIAL_RECORD,
-      unit,
-    });
+    const record = { ...INITIAL_RECORD, unit };
+    const process = new ExecProcess(processInfo(request, started.pid), request, dir, record, early);
     core.apply({ kind: "process-added", container, process, silent: false });
     watchProcess(core, container, process);
+    const held = early;
+    void process.shimGone.then(() => held.shimGone());
     core.log.info(`container ${container.id} process ${execId}: started, pid ${started.pid}`);
     return { ...process.info };
   } catch (error) {
+    early?.release();
     await rm(dir, { recursive: true, force: true, maxRetries: 3 });
     throw error;
   }
@@ -136,6 +141,7 @@ export async function deleteProcess(
     );
   }
   process.exitWatch?.close();
+  process.early?.release();
   await removeScope(core, process.record.unit);
   await rm(process.dir, { recursive: true, force: true, maxRetries: 3 });
   core.apply({ kind: "process-removed", container, process });

@@ -502,10 +502,18 @@ export class Supervisor implements SupervisorApi, SupervisorCore {
     });
   }
 
+  /**
+   * The first OpenStdio of an exec gets the output held since before it started (early-output.ts),
+   * even once it has stopped; later ones (and a stopped process's, once that is gone) as a container's.
+   */
   openStdioProcess(id: string, execId: string): Promise<StdioFds> {
     return this.guard(async () => {
-      const process = this.liveProcess(id, execId);
-      return openStdio(process.dir, process.info.stdin, process.stdioPlaceholders());
+      const { process } = this.process(id, execId);
+      const first = process.early?.take();
+      const running = process.info.status === "running";
+      if (first === undefined && !running) throw new InvalidStateError(`process ${execId} is stopped`);
+      // A stopped process reads no input: its stdin end is /dev/null.
+      return openStdio(process.dir, process.info.stdin && running, process.stdioPlaceholders(), first);
     });
   }
 
