@@ -72,6 +72,8 @@ const OUT = env.BENCH_OUT ?? join(SHARED, "results.json");
 
 const SYSTEM_BUS = "unix:path=/run/dbus/system_bus_socket";
 const BERTHCTL = "/usr/bin/berthctl";
+/** berthctl bundled with esbuild (src/berthctl/bundle.mjs), compared in the CLI table when given. */
+const BUNDLE = env.BENCH_BERTHCTL_BUNDLE;
 const RUNC = "runc";
 const RUNC_ROOT = "/run/bench-runc";
 const CTRD_SOCK = "/run/bench-containerd/containerd.sock";
@@ -166,7 +168,7 @@ const containerdTool: Tool = {
         id,
         ...args,
       ],
-      { detach: true },
+      {},
     );
   },
   async remove(ids) {
@@ -208,7 +210,7 @@ const berthctlTool: Tool = {
     await bundle(id, args);
   },
   async start(id) {
-    await runOk(BERTHCTL, ["run", "-d", id, join(BUNDLES, id)], { detach: true });
+    await runOk(BERTHCTL, ["run", "-d", id, join(BUNDLES, id)]);
   },
   remove: removeBerth,
 };
@@ -222,7 +224,11 @@ function ids(prefix: string, n: number): string[] {
 
 interface Batch {
   wallMs: number;
+  /** Containers that started, per second of wall time. */
+  perSecond: number;
   latenciesMs: number[];
+  /** Starts that failed (the error's first line); they do not count in the rate. */
+  failures: string[];
 }
 
 /** Starts n containers with `tool` at `concurrency`; removes them afterwards unless `keep`. */
@@ -231,14 +237,22 @@ async function batch(tool: Tool, n: number, concurrency: number, keep?: string[]
   await pool(list, 16, (id) => tool.prepare(id));
   const latenciesMs: number[] = [];
   const started: string[] = [];
+  const failures: string[] = [];
   try {
     const wallMs = await pool(list, concurrency, async (id) => {
       const t0 = nowMs();
-      await tool.start(id);
+      try {
+        await tool.start(id);
+      } catch (error) {
+        const line = (error as Error).message.split("\n")[0]!;
+        failures.push(line);
+        say(`${tool.key}: start of ${id} failed: ${line}`);
+        return;
+      }
       latenciesMs.push(nowMs() - t0);
       started.push(id);
     });
-    return { wallMs, latenciesMs };
+    return { wallMs, perSecond: started.length / (wallMs / 1000), latenciesMs, failures };
   } finally {
     if (keep) keep.push(...started);
     else await tool.remove(list);
@@ -311,21 +325,24 @@ interface StartRow {
   tool: string;
   concurrency: number;
   perSecond: number[];
+  /** Failed starts over all runs. */
+  failed: number;
   p50Ms: number;
   p95Ms: number;
 }
 
 async function startThroughput(): Promise<StartRow[]> {
   const { count, concurrency, reps } = CONFIG;
-  const collected = new Map<string, { walls: number[]; lat: number[] }>();
+  const collected = new Map<string, { rates: number[]; lat: number[]; failed: number }>();
   for (let rep = 1; rep <= reps; rep++) {
     for (const c of concurrency) {
       for (const tool of TOOLS) {
         say(`start: ${tool.key}, ${count} containers at concurrency ${c} (run ${rep}/${reps})`);
         const b = await batch(tool, count, c);
         const key = `${tool.key}@${c}`;
-        const entry = collected.get(key) ?? { walls: [], lat: [] };
-        entry.walls.push(b.wallMs);
+        const entry = collected.get(key) ?? { rates: [], lat: [], failed: 0 };
+        entry.rates.push(b.perSecond);
+        entry.failed += b.failures.length;
         entry.lat.push(...b.latenciesMs);
         collected.set(key, entry);
       }
@@ -338,7 +355,8 @@ async function startThroughput(): Promise<StartRow[]> {
       rows.push({
         tool: tool.key,
         concurrency: c,
-        perSecond: e.walls.map((w) => count / (w / 1000)),
+        perSecond: e.rates,
+        failed: e.failed,
         p50Ms: percentile(e.lat, 50),
         p95Ms: percentile(e.lat, 95),
       });
@@ -352,6 +370,7 @@ async function startThroughput(): Promise<StartRow[]> {
     ">containers/s",
     ">p50 ms",
     ">p95 ms",
+    ">failed",
     ">berth D-Bus / this (containers/s)",
   ];
   const body: string[][] = [];
@@ -366,6 +385,7 @@ async function startThroughput(): Promise<StartRow[]> {
         fmt(rate),
         fmt(r.p50Ms, 0),
         fmt(r.p95Ms, 0),
+        String(r.failed),
         tool.key === "berth-dbus" ? "" : ratio(berth, rate),
       ]);
     }
@@ -387,15 +407,16 @@ async function setMaxStarts(n: number): Promise<void> {
 
 async function maxStarts(): Promise<void> {
   const { count, reps, maxStarts: values } = CONFIG;
-  const collected = new Map<number, { walls: number[]; lat: number[] }>();
+  const collected = new Map<number, { rates: number[]; lat: number[]; failed: number }>();
   try {
     for (let rep = 1; rep <= reps; rep++) {
       for (const m of values) {
         say(`MaxConcurrentStarts ${m}: ${count} RunContainer calls at once (run ${rep}/${reps})`);
         await setMaxStarts(m);
         const b = await batch(berthDbusTool, count, count);
-        const entry = collected.get(m) ?? { walls: [], lat: [] };
-        entry.walls.push(b.wallMs);
+        const entry = collected.get(m) ?? { rates: [], lat: [], failed: 0 };
+        entry.rates.push(b.perSecond);
+        entry.failed += b.failures.length;
         entry.lat.push(...b.latenciesMs);
         collected.set(m, entry);
       }
@@ -407,7 +428,8 @@ async function maxStarts(): Promise<void> {
     const e = collected.get(m)!;
     return {
       maxConcurrentStarts: m,
-      perSecond: e.walls.map((w) => count / (w / 1000)),
+      perSecond: e.rates,
+      failed: e.failed,
       p50Ms: percentile(e.lat, 50),
       p95Ms: percentile(e.lat, 95),
     };
@@ -419,12 +441,20 @@ async function maxStarts(): Promise<void> {
   );
   print(
     table(
-      ["MaxConcurrentStarts", ">containers/s", ">p50 ms", ">p95 ms", ">this / MaxConcurrentStarts 10"],
+      [
+        "MaxConcurrentStarts",
+        ">containers/s",
+        ">p50 ms",
+        ">p95 ms",
+        ">failed",
+        ">this / MaxConcurrentStarts 10",
+      ],
       rows.map((r) => [
         String(r.maxConcurrentStarts),
         fmt(median(r.perSecond)),
         fmt(r.p50Ms, 0),
         fmt(r.p95Ms, 0),
+        String(r.failed),
         ratio(median(r.perSecond), base),
       ]),
     ),
@@ -507,7 +537,7 @@ async function restartContainerd(n: number): Promise<RestartRow> {
 
 async function cliTimes(args: [string, string[]], reps = CONFIG.cliReps): Promise<number[]> {
   const times: number[] = [];
-  for (let i = 0; i < reps; i++) times.push((await runOk(args[0], args[1], { detach: true })).ms);
+  for (let i = 0; i < reps; i++) times.push((await runOk(args[0], args[1])).ms);
   return times;
 }
 
@@ -613,15 +643,25 @@ async function fleet(): Promise<void> {
 
     // ---- CLI
     say("CLI: berthctl vs ctr");
-    const cli = {
-      nodeBare: await cliTimes(["node", ["-e", "0"]]),
-      berthctlHelp: await cliTimes([BERTHCTL, ["--help"]]),
-      ctrHelp: await cliTimes(["ctr", ["--help"]]),
-      berthctlVersion: await cliTimes([BERTHCTL, ["version"]]),
-      ctrVersion: await cliTimes(["ctr", [...CTR, "version"]]),
-      berthctlPs: await cliTimes([BERTHCTL, ["ps"]]),
-      ctrTaskLs: await cliTimes(["ctr", [...CTR, "task", "ls"]]),
+    const variants: Record<string, [string, string[]]> = {
+      nodeBare: ["node", ["-e", "0"]],
+      berthctlHelp: [BERTHCTL, ["--help"]],
+      ctrHelp: ["ctr", ["--help"]],
+      berthctlVersion: [BERTHCTL, ["version"]],
+      ctrVersion: ["ctr", [...CTR, "version"]],
+      berthctlPs: [BERTHCTL, ["ps"]],
+      ctrTaskLs: ["ctr", [...CTR, "task", "ls"]],
     };
+    if (BUNDLE) {
+      variants.bundleHelp = ["node", [BUNDLE, "--help"]];
+      variants.bundleVersion = ["node", [BUNDLE, "version"]];
+      variants.bundlePs = ["node", [BUNDLE, "ps"]];
+    }
+    // Round robin, so that a change of load hits every variant alike.
+    const cli: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+    for (let i = 0; i < CONFIG.cliReps; i++) {
+      for (const [key, [cmd, args]] of Object.entries(variants)) cli[key]!.push((await runOk(cmd, args)).ms);
+    }
     results.cli = cli;
 
     // ---- exit events
@@ -882,6 +922,31 @@ function report(
       ratio(m("berthctlPs"), m("ctrTaskLs")),
     ],
   ];
+  if (cli.bundleHelp) {
+    rows.push(
+      [
+        "bundled `berthctl --help`",
+        fmt(m("bundleHelp")),
+        "`ctr --help`",
+        fmt(m("ctrHelp")),
+        ratio(m("bundleHelp"), m("ctrHelp")),
+      ],
+      [
+        "bundled `berthctl version`",
+        fmt(m("bundleVersion")),
+        "`ctr version`",
+        fmt(m("ctrVersion")),
+        ratio(m("bundleVersion"), m("ctrVersion")),
+      ],
+      [
+        "bundled `berthctl ps`",
+        fmt(m("bundlePs")),
+        "`ctr task ls`",
+        fmt(m("ctrTaskLs")),
+        ratio(m("bundlePs"), m("ctrTaskLs")),
+      ],
+    );
+  }
   const b1 = start.find((r) => r.tool === "berthctl");
   const c1 = start.find((r) => r.tool === "containerd");
   if (b1 && c1)

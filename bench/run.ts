@@ -14,11 +14,11 @@
 
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { CHECKOUT, Sandbox } from "../test/sandbox/sandbox.js";
-import { installBerth } from "../test/systemd/install.js";
+import { CHECKOUT_VERSION, installBerth, upgradeBerth } from "../test/systemd/install.js";
 
 const QUICK: Record<string, string> = {
   BENCH_COUNT: "20",
@@ -55,6 +55,17 @@ function machine(): string {
   ].join("\n");
 }
 
+/** Runs a command on the host; throws unless it exits 0. */
+function runHost(cmd: string, args: string[], cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, stdio: ["ignore", "inherit", "inherit"] });
+    child.on("error", reject);
+    child.on("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")}: exit ${code}`)),
+    );
+  });
+}
+
 function spawnText(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: "utf8" });
 }
@@ -64,11 +75,12 @@ function runInside(
   sandbox: Sandbox,
   env: Record<string, string>,
   timeoutMs: number,
+  tree: string,
 ): Promise<{ code: number; stdout: string }> {
   const cgroups = readFileSync(join(sandbox.dir, "cgroups"), "utf8").trim().split("\n");
   const join_ = cgroups.map((cg) => `echo $$ >'${cg}/cgroup.procs'`).join(" && ");
   const script = `${join_} && exec nsenter -t ${sandbox.pid} -m -p -u -i -C -r -w -- "$@"`;
-  const command = ["env", "-C", CHECKOUT, process.execPath, join(CHECKOUT, "dist/bench/inside.js")];
+  const command = ["env", "-C", tree, process.execPath, join(tree, "dist/bench/inside.js")];
   return new Promise((resolve, reject) => {
     const child = spawn("/bin/sh", ["-c", script, "sh", ...command], {
       stdio: ["ignore", "pipe", "inherit"],
@@ -113,7 +125,7 @@ async function main(): Promise<number> {
     "```",
     machine(),
     `load average before: ${readFileSync("/proc/loadavg", "utf8").trim()}`,
-    `sizes: ${JSON.stringify(env)}`,
+    `sizes: ${Object.keys(env).length === 0 ? "the defaults (docs/performance.md)" : JSON.stringify(env)}`,
     "```",
     "",
   ].join("\n");
@@ -124,13 +136,23 @@ async function main(): Promise<number> {
     say("booting the systemd sandbox");
     await sandbox.up();
     say("installing berth from the checkout, starting berthd.service");
-    await installBerth(sandbox, "checkout");
+    const installed = await installBerth(sandbox, "checkout");
+    // A private copy of the build (dist/, the shim, node_modules linked), so that a rebuild of the
+    // checkout during the run (other work goes on in it) cannot change what is measured mid-run.
+    const version = `${CHECKOUT_VERSION}+bench`;
+    await upgradeBerth(sandbox, installed, version);
+    const tree = join(sandbox.sharedDir, `berth-${version}`);
+    await cp(join(CHECKOUT, "dist/bench"), join(tree, "dist/bench"), { recursive: true });
+    await cp(join(CHECKOUT, "dist/test"), join(tree, "dist/test"), { recursive: true });
+    const bundle = join(tree, "dist/berthctl.mjs");
+    await runHost(process.execPath, [join(CHECKOUT, "src/berthctl/bundle.mjs"), bundle], tree);
     await sandbox.execOk("systemctl", ["start", "berthd.service"], { timeoutMs: 60_000 });
     const out = join(sandbox.sharedDir, "results.json");
     result = await runInside(
       sandbox,
-      { ...env, BENCH_DIR: join(sandbox.sharedDir, "bench"), BENCH_OUT: out },
+      { ...env, BENCH_DIR: join(sandbox.sharedDir, "bench"), BENCH_OUT: out, BENCH_BERTHCTL_BUNDLE: bundle },
       timeoutMs,
+      tree,
     );
     const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
     const dir = join(CHECKOUT, "bench/results");
