@@ -11,6 +11,8 @@ import {
   containerPath,
   MANAGER_INTERFACE,
   MANAGER_PATH,
+  PROCESS_INTERFACE,
+  processPath,
 } from "../../src/common/bus-path.js";
 import { type Bundle, makeBundle, makeTempDir, type TempDir, uniqueId } from "../fixtures/bundle.js";
 import { startBerthd, type TestBerthd } from "../helpers/berthd.js";
@@ -136,8 +138,19 @@ describe("named errors, nothing left behind", () => {
     await refused(container(id, "Delete"), `${E}InvalidState`);
     await refused(container(id, "Resize", "uu", [80, 24]), `${E}InvalidState`);
     await refused(manager("GetContainer", "s", ["nope-not-here"]), `${E}NoSuchContainer`);
+    // A path under the container (or process) prefix with no object: the API's error, naming the id.
     await refused(
       callMethod(client, containerPath("nope-not-here"), CONTAINER_INTERFACE, "Start"),
+      `${E}NoSuchContainer`,
+      '"nope-not-here"',
+    );
+    await refused(
+      callMethod(client, processPath(id, "no-exec"), PROCESS_INTERFACE, "Wait"),
+      `${E}NoSuchProcess`,
+      '"no-exec"',
+    );
+    await refused(
+      callMethod(client, `${MANAGER_PATH}/elsewhere`, CONTAINER_INTERFACE, "Start"),
       "org.freedesktop.DBus.Error.UnknownObject",
     );
 

@@ -180,6 +180,15 @@ describe("busctl and gdbus", () => {
     const gone = await managerCall("GetContainer", "s", id);
     assert.notEqual(gone.code, 0);
     assert.match(gone.stderr, /no container/);
+    // Its path now names no object: the API's errors, with the ids, not the bus's UnknownObject.
+    const noContainer = await containerCall(id, "Start");
+    assert.notEqual(noContainer.code, 0);
+    assert.match(noContainer.stderr, new RegExp(`no container "${id}"`));
+    const noProcess = await bc("call", BUS_NAME, exec2, PROCESS_INTERFACE, "Wait");
+    assert.notEqual(noProcess.code, 0);
+    assert.match(noProcess.stderr, /has no process "/);
+    const elsewhere = await bc("call", BUS_NAME, `${MANAGER_PATH}/nothing`, CONTAINER_INTERFACE, "Start");
+    assert.match(elsewhere.stderr, /[Uu]nknown object|no object/);
   });
 
   test("gdbus: a{sv} with GVariant syntax, fd replies, error names, Wait", async () => {

@@ -142,7 +142,7 @@ describe("stdio, exec, pause/resume, stats", () => {
     await signals.waitFor((s) => s.member === "InterfacesRemoved" && s.body[0] === path);
     assert.equal(
       await errorName(callMethod(client, path, PROCESS_INTERFACE, "Wait")),
-      "org.freedesktop.DBus.Error.UnknownObject",
+      "org.berth.Supervisor1.Error.NoSuchProcess",
     );
 
     // Kill an exec'd process through its object.

@@ -8,12 +8,9 @@ import {
   MANAGER_INTERFACE,
   MANAGER_PATH,
   PROCESS_INTERFACE,
-  parseObjectPath,
   processPath,
 } from "../../common/bus-path.js";
-import { ERROR_PREFIX } from "../../common/errors.js";
 import type { BusConnection, Signal } from "../bus/connection.js";
-import { BusError } from "../cli/errors.js";
 
 const PROPERTIES = "org.freedesktop.DBus.Properties";
 const OBJECT_MANAGER = "org.freedesktop.DBus.ObjectManager";
@@ -66,26 +63,6 @@ export function processTarget(containerId: string, execId: string): ProcessTarge
   return { path: processPath(containerId, execId), interface: PROCESS_INTERFACE };
 }
 
-/**
- * A container or process path with no object behind it means the container (or exec) does not exist:
- * said in the API's own words rather than as the bus's UnknownObject / UnknownMethod.
- */
-function missingObject(error: unknown, path: string): unknown {
-  if (
-    !(error instanceof BusError) ||
-    !["UnknownObject", "UnknownMethod", "UnknownInterface"].includes(error.shortName)
-  )
-    return error;
-  const target = parseObjectPath(path);
-  if (!target) return error;
-  if (target.execId === undefined)
-    return new BusError(`${ERROR_PREFIX}NoSuchContainer`, `no container "${target.containerId}"`);
-  return new BusError(
-    `${ERROR_PREFIX}NoSuchProcess`,
-    `no process "${target.execId}" in container "${target.containerId}"`,
-  );
-}
-
 function unwrap(dict: unknown): Properties {
   const out: Properties = {};
   for (const [key, v] of Object.entries(dict as Record<string, { value: unknown }>)) out[key] = v.value;
@@ -103,19 +80,16 @@ export class BerthClient {
     body: unknown[] = [],
     timeoutMs?: number | null,
   ): Promise<unknown[]> {
-    try {
-      return await this.bus.call({
-        destination: BUS_NAME,
-        path,
-        interface: iface,
-        member,
-        signature,
-        body,
-        timeoutMs,
-      });
-    } catch (error) {
-      throw missingObject(error, path);
-    }
+    // berthd answers NoSuchContainer / NoSuchProcess itself for a path that names no object.
+    return await this.bus.call({
+      destination: BUS_NAME,
+      path,
+      interface: iface,
+      member,
+      signature,
+      body,
+      timeoutMs,
+    });
   }
 
   private manager(member: string, signature = "", body: unknown[] = []) {

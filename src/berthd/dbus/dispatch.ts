@@ -5,7 +5,8 @@
 
 import { readFile } from "node:fs/promises";
 import { Variant } from "../../common/bus.js";
-import { InvalidArgumentError } from "../../common/errors.js";
+import { parseObjectPath } from "../../common/bus-path.js";
+import { InvalidArgumentError, NoSuchContainerError, NoSuchProcessError } from "../../common/errors.js";
 import { nodeXml } from "./introspect.js";
 import type { Binding, ExportedObject, ObjectRegistry } from "./registry.js";
 import { protocolError } from "./reply-error.js";
@@ -69,7 +70,7 @@ export class Dispatcher {
 
   async dispatch(call: IncomingCall): Promise<Reply> {
     const object = this.registry.get(call.path);
-    if (!this.registry.exists(call.path)) throw protocolError("UnknownObject", `no object at ${call.path}`);
+    if (!this.registry.exists(call.path)) throw unknownObject(call.path);
     const children = this.registry.children(call.path);
     const iface = call.interface;
     if (
@@ -172,6 +173,20 @@ export class Dispatcher {
         throw unknownMethod(call);
     }
   }
+}
+
+/**
+ * No object at `path`. Under the container and process prefixes that means no such container or
+ * process, said as the API's own error naming the id (what a caller acts on, and what GetContainer
+ * says), rather than the bus's UnknownObject, which stays for every other path.
+ */
+function unknownObject(path: string): Error {
+  const named = parseObjectPath(path);
+  if (named?.execId !== undefined) {
+    return new NoSuchProcessError(`container "${named.containerId}" has no process "${named.execId}"`);
+  }
+  if (named !== undefined) return new NoSuchContainerError(named.containerId);
+  return protocolError("UnknownObject", `no object at ${path}`);
 }
 
 function unknownMethod(call: IncomingCall): Error {
