@@ -8,6 +8,8 @@ export interface ContextOptions {
   address: string | undefined;
   timeoutSeconds: number;
   env: NodeJS.ProcessEnv;
+  /** The connection must carry file descriptors (OpenStdio). */
+  fds: boolean;
 }
 
 export function openContext(options: ContextOptions): Context & { close(): void } {
@@ -23,7 +25,7 @@ export function openContext(options: ContextOptions): Context & { close(): void 
         ]);
         const bus = await step(
           "connect",
-          connectBus(options.address, options.env, options.timeoutSeconds * 1000),
+          connectBus(options.address, options.env, options.timeoutSeconds * 1000, options.fds),
         );
         opened = new BerthClient(bus);
         return opened;
