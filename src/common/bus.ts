@@ -4,6 +4,7 @@
 import type { EventEmitter } from "node:events";
 import type { Writable } from "node:stream";
 import dbus from "dbus-next";
+import { type FdStream, splitFdsPerMessage } from "./fd-split.js";
 
 export type MessageBus = dbus.MessageBus;
 export type Message = dbus.Message;
@@ -36,6 +37,9 @@ export function connectBus(address: string, timeoutMs = 10_000): Promise<Message
       reject(new BusConnectError(`cannot connect to ${address}: ${(error as Error).message}`));
       return;
     }
+    // Before any message is parsed: dbus-next would hand a reply's fds to a signal read just before it.
+    const stream = connectionStream(bus);
+    if (stream !== undefined) splitFdsPerMessage(stream as unknown as FdStream);
     const timer = setTimeout(() => {
       cleanup();
       bus.disconnect();

@@ -6,7 +6,6 @@ import { statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { unixFdCount } from "../../src/berthctl/bus/fd-split.js";
 import { parseArgs } from "../../src/berthctl/cli/args.js";
 import { UsageError } from "../../src/berthctl/cli/errors.js";
 import { parseSignal } from "../../src/berthctl/cli/signals.js";
@@ -14,6 +13,7 @@ import { formatEvent, toEvent } from "../../src/berthctl/commands/events.js";
 import { CriParser } from "../../src/berthctl/logs/cri.js";
 import { readLogTail } from "../../src/berthctl/logs/source.js";
 import { DetachKeys } from "../../src/berthctl/stdio/detach-keys.js";
+import { unixFdCount } from "../../src/common/fd-split.js";
 import { makeTempDir } from "../fixtures/temp.js";
 
 const OPTIONS = [

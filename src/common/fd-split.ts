@@ -2,11 +2,13 @@
 // socket has received for the message it is parsing (usocket read(size, null)). The kernel may deliver
 // one message's fds together with the bytes of the messages before it, so a signal that arrived just
 // before an OpenStdio reply steals the reply's fds ("No FDs available"). This gives each message only
-// as many fds as its UNIX_FDS header field says.
+// as many fds as its UNIX_FDS header field says. Every dbus-next connection of berth's that passes
+// fds goes through it: berthctl's (src/berthctl/bus/connection.ts) and connectBus() (./bus.ts: berthd's
+// own connection and the tests' clients).
 
 const UNIX_FDS_FIELD = 9;
 
-interface FdStream {
+export interface FdStream {
   read(size?: number, fdSize?: number | null): unknown;
   _wrap: { fds: number[] } | null;
 }
