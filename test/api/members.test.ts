@@ -172,4 +172,28 @@ describe("the remaining members", () => {
     const loser = outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult;
     assert.equal((loser.reason as DBusError).type, `${E}NoSuchContainer`);
   });
+
+  test("two Process Deletes at once: one succeeds, the other gets NoSuchProcess", async () => {
+    const id = uniqueId("pdel");
+    const b = await bundle({ args: ["sleep", "60"] });
+    await manager("RunContainer", "ssa{sv}", [id, b.path, {}]);
+    try {
+      for (let round = 0; round < 3; round++) {
+        const execId = `quick-${round}`;
+        const path = processPath(id, execId);
+        await container(id, "Exec", "sa{sv}", [execId, { Args: new Variant("as", ["true"]) }]);
+        assert.deepEqual(await callMethod(client, path, PROCESS_INTERFACE, "Wait"), [0]);
+        const outcomes = await Promise.allSettled([
+          callMethod(client, path, PROCESS_INTERFACE, "Delete"),
+          callMethod(client, path, PROCESS_INTERFACE, "Delete"),
+        ]);
+        const types = outcomes.map((o) => (o.status === "fulfilled" ? "ok" : (o.reason as DBusError).type));
+        assert.deepEqual(types.sort(), [`${E}NoSuchProcess`, "ok"].sort(), `round ${round}`);
+      }
+    } finally {
+      await container(id, "Kill", "si", ["all", 9]).catch(() => {});
+      await container(id, "Wait").catch(() => {});
+      await container(id, "Delete").catch(() => {});
+    }
+  });
 });

@@ -65,6 +65,14 @@ function containerIdOfPid(pid: number): string | undefined {
   return undefined;
 }
 
+function processOf(container: Container, execId: string): ExecProcess {
+  const process = container.processes.get(execId);
+  if (process === undefined) {
+    throw new NoSuchProcessError(`container ${container.id} has no process "${execId}"`);
+  }
+  return process;
+}
+
 function copyInfo(info: ContainerInfo): ContainerInfo {
   return { ...info, labels: { ...info.labels } };
 }
@@ -310,9 +318,7 @@ export class Supervisor implements SupervisorApi, SupervisorCore {
   private process(id: string, execId: string): { container: Container; process: ExecProcess } {
     const container = this.container(id);
     validateId(execId, "exec id");
-    const process = container.processes.get(execId);
-    if (process === undefined) throw new NoSuchProcessError(`container ${id} has no process "${execId}"`);
-    return { container, process };
+    return { container, process: processOf(container, execId) };
   }
 
   /** Runs an operation in the container's queue, after the ones before it. */
@@ -519,8 +525,9 @@ export class Supervisor implements SupervisorApi, SupervisorCore {
 
   deleteProcess(id: string, execId: string): Promise<void> {
     return this.guard(() => {
-      const { container, process } = this.process(id, execId);
-      return container.queue.run(() => deleteProcess(this, container, process));
+      this.process(id, execId); // an unknown id is refused at once, not after the queue
+      // Looked up again in the queue: a Delete queued before this one may have removed it.
+      return this.queued(id, (container) => deleteProcess(this, container, processOf(container, execId)));
     });
   }
 
