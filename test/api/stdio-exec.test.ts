@@ -88,10 +88,7 @@ describe("stdio, exec, pause/resume, stats", () => {
     // One placeholder writer per output FIFO for the whole container (held until the shim is gone,
     // docs/supervisor.md), not two more per call; the three fds sent to the caller are closed in
     // berthd. 20 calls used to leave 40 fds; 2 (and a little slack for the bus) is the bound now.
-    assert.ok(
-      fdCount() <= baseline + 4,
-      `berthd fds: ${baseline} before, ${fdCount()} after 20 OpenStdio`,
-    );
+    assert.ok(fdCount() <= baseline + 4, `berthd fds: ${baseline} before, ${fdCount()} after 20 OpenStdio`);
     await container(id, "Kill", "si", ["all", 9]);
     await container(id, "Wait");
     await container(id, "Delete");
