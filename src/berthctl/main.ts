@@ -40,7 +40,6 @@ async function main(argv: string[]): Promise<number> {
       address: value(args, "address") ?? value(top, "address"),
       timeoutSeconds: parseTimeout(timeout),
       env: process.env,
-      fds: command.passesFds?.(args) ?? false,
     });
     return await command.run(ctx, args);
   } catch (error) {

@@ -23,16 +23,13 @@ export async function connectBus(
   explicit: string | undefined,
   env: NodeJS.ProcessEnv,
   timeoutMs: number,
-  fds = true,
 ): Promise<BusConnection> {
   const chosen = explicit ?? (env.BERTH_ADDRESS || undefined);
-  if (chosen !== undefined) return BusConnection.open(chosen, timeoutMs, fds);
+  if (chosen !== undefined) return BusConnection.open(chosen, timeoutMs);
   if (process.getuid?.() === 0 && isSocket(PRIVATE_SOCKET)) {
     // The private socket is optional (a later systemd socket unit adds it): any failure to use it
     // falls back to the system bus without a word.
-    const direct = await BusConnection.open(`unix:path=${PRIVATE_SOCKET}`, timeoutMs, fds).catch(
-      () => undefined,
-    );
+    const direct = await BusConnection.open(`unix:path=${PRIVATE_SOCKET}`, timeoutMs).catch(() => undefined);
     if (direct) {
       try {
         await direct.ready;
@@ -42,5 +39,5 @@ export async function connectBus(
       }
     }
   }
-  return BusConnection.open(systemBusAddress(env), timeoutMs, fds);
+  return BusConnection.open(systemBusAddress(env), timeoutMs);
 }

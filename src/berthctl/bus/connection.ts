@@ -5,8 +5,8 @@
 import { createRequire } from "node:module";
 import type { Message } from "dbus-next/lib/message-type.js";
 import type { Variant } from "dbus-next/lib/variant.js";
-import { type FdStream, splitFdsPerMessage } from "../../common/fd-split.js";
 import { BusError, ClientError } from "../cli/errors.js";
+import { splitFdsPerMessage } from "./fd-split.js";
 
 const METHOD_CALL = 1;
 const METHOD_RETURN = 2;
@@ -40,20 +40,6 @@ interface Pending {
 
 type Connection = ReturnType<typeof import("dbus-next/lib/connection.js")>;
 
-/**
- * dbus-next opens every `unix:path=` address with usocket (a native addon: loading it is a good part
- * of berthctl's start-up) even when no fds are passed; its own `unix:socket=` key takes node's net
- * instead. Only a single plain path address is rewritten; anything else is left as it is.
- */
-export function plainSocketAddress(address: string): string {
-  const match = /^unix:path=([^,;]+)$/.exec(address);
-  if (!match) return address;
-  const path = match[1]!.replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) =>
-    String.fromCharCode(Number.parseInt(hex, 16)),
-  );
-  return `unix:socket=${path}`;
-}
-
 export class BusConnection {
   private serial = 1;
   private readonly pending = new Map<number, Pending>();
@@ -81,7 +67,7 @@ export class BusConnection {
    * Connects and sends Hello (the bus requires it first; berthd's peer-to-peer socket answers it too).
    * Calls made before the connection is up are queued by dbus-next and sent in order after Hello.
    */
-  static async open(address: string, defaultTimeoutMs: number, fds = true): Promise<BusConnection> {
+  static async open(address: string, defaultTimeoutMs: number): Promise<BusConnection> {
     // require, not import(): these are CommonJS, and import() would run Node's CJS export scanner over
     // every module they load (measurable in `berthctl ps`'s start-up).
     const require = createRequire(import.meta.url);
@@ -92,13 +78,11 @@ export class BusConnection {
     const { Variant } = require("dbus-next/lib/variant.js") as typeof import("dbus-next/lib/variant.js");
     let connection: Connection;
     try {
-      connection = fds
-        ? createConnection({ busAddress: address, negotiateUnixFd: true })
-        : createConnection({ busAddress: plainSocketAddress(address), negotiateUnixFd: false });
+      connection = createConnection({ busAddress: address, negotiateUnixFd: true });
     } catch (error) {
       throw new ClientError(`cannot connect to ${address}: ${(error as Error).message}`);
     }
-    if (fds) splitFdsPerMessage(connection.stream as unknown as FdStream);
+    splitFdsPerMessage(connection.stream as unknown as Parameters<typeof splitFdsPerMessage>[0]);
     const bus = new BusConnection(address, connection, Message, Variant, defaultTimeoutMs);
     connection.on("message", (msg: Message) => bus.dispatch(msg));
     connection.on("error", (error: Error) => bus.fail(error));

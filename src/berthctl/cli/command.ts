@@ -13,12 +13,6 @@ export interface Command {
   stopAfterPositionals?: number;
   /** The exit code when berthctl or the daemon fails (run/exec/attach: 125, like docker). */
   failureExitCode?: number;
-  /**
-   * True when the command receives file descriptors (OpenStdio): only then does the connection load
-   * usocket (a native addon) and negotiate fd passing; every other command uses a plain socket, which
-   * starts faster (docs/performance.md).
-   */
-  passesFds?(args: ParsedArgs): boolean;
   run(ctx: Context, args: ParsedArgs): Promise<number>;
 }
 

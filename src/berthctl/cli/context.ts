@@ -8,8 +8,6 @@ export interface ContextOptions {
   address: string | undefined;
   timeoutSeconds: number;
   env: NodeJS.ProcessEnv;
-  /** The connection must carry file descriptors (OpenStdio). */
-  fds: boolean;
 }
 
 export function openContext(options: ContextOptions): Context & { close(): void } {
@@ -25,7 +23,7 @@ export function openContext(options: ContextOptions): Context & { close(): void 
         ]);
         const bus = await step(
           "connect",
-          connectBus(options.address, options.env, options.timeoutSeconds * 1000, options.fds),
+          connectBus(options.address, options.env, options.timeoutSeconds * 1000),
         );
         opened = new BerthClient(bus);
         return opened;

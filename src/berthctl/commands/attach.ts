@@ -17,7 +17,6 @@ export const command: Command = {
     "Without a terminal, SIGINT, SIGTERM and SIGHUP are passed on to the container.",
   options: [{ name: "no-stdin", help: "do not forward berthctl's stdin" }],
   failureExitCode: EXIT_RUN_FAILURE,
-  passesFds: () => true,
   async run(ctx, args) {
     const [id] = positionals(args, 1, 1, "CONTAINER") as [string];
     const target = containerTarget(id);

@@ -30,7 +30,6 @@ export const command: Command = {
   ],
   stopAfterPositionals: 1,
   failureExitCode: EXIT_RUN_FAILURE,
-  passesFds: () => true,
   async run(ctx, args) {
     const [id, ...argv] = args.positionals;
     if (id === undefined) throw new UsageError("missing CONTAINER");

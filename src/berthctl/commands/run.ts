@@ -25,7 +25,6 @@ export const command: Command = {
     { name: "detach", short: "d", help: "start it in the background and print its id" },
   ],
   failureExitCode: EXIT_RUN_FAILURE,
-  passesFds: (args) => !flag(args, "detach"),
   async run(ctx, args) {
     const [id, bundle] = positionals(args, 2, 2, "CONTAINER BUNDLE") as [string, string];
     const request = createRequest(args);
