@@ -61,6 +61,15 @@ export function connectBus(address: string, timeoutMs = 10_000): Promise<Message
     };
     bus.on("connect", onConnect);
     bus.on("error", onError);
+    // A server that closes the connection during the handshake (a berthd stopping) must fail the
+    // connect at once, so that the caller can retry, rather than after the whole timeout.
+    let connected = false;
+    bus.once("connect", () => {
+      connected = true;
+    });
+    onDisconnect(bus, (reason) => {
+      if (!connected) onError(new Error(`${reason} before answering Hello`));
+    });
   });
 }
 
