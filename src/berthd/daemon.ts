@@ -29,6 +29,8 @@ import type { Scopes } from "./systemd/scope.js";
 const RELEASE_TIMEOUT_MS = 5000;
 /** How long a stopping berthd lets running operations finish (TimeoutStopSec=30 in berthd.service). */
 const DRAIN_TIMEOUT_MS = 10_000;
+/** How long accepted private-socket connections may go on being served while berthd stops. */
+const PEER_GRACE_MS = 2_000;
 
 export interface DaemonOptions {
   busAddress: string;
@@ -172,6 +174,8 @@ export class Daemon {
     if (this.stopping) return;
     this.stopping = true;
     this.status?.stopping();
+    // First of all: new private-socket connections must queue for the next berthd, not reach this one.
+    this.peer?.stopAccepting();
     const bus = this.bus;
     if (bus !== undefined && !this.busLost) {
       try {
@@ -188,7 +192,7 @@ export class Daemon {
       );
     }
     this.transport?.stop();
-    await this.peer?.stop();
+    await this.peer?.stop(PEER_GRACE_MS);
     this.api?.stop();
     try {
       await this.supervisor?.stop();

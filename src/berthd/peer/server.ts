@@ -43,6 +43,8 @@ export class PeerServer implements SignalSink, PeerDirectory {
   private nextName = 1;
   /** The inode of the socket we bound, so stop() never removes someone else's. */
   private bound: { path: string; ino: number } | undefined;
+  /** Set by stop() while it waits for the accepted connections to hang up. */
+  private whenIdle: (() => void) | undefined;
 
   constructor(
     private readonly api: ApiServer,
@@ -88,12 +90,36 @@ export class PeerServer implements SignalSink, PeerDirectory {
     }
   }
 
-  /** Stops accepting and closes every connection; removes the socket file only if berthd bound it. */
-  async stop(): Promise<void> {
+  /**
+   * Stops accepting at once, so that connections made while berthd stops wait in the socket's backlog
+   * (systemd keeps its own copy of an activated socket) for the next berthd instead of being accepted
+   * here and closed unanswered. Connections already accepted are still served.
+   */
+  stopAccepting(): void {
     const server = this.server;
     this.server = undefined;
+    // The callback would wait for every connection to end; the listening fd itself closes now.
+    server?.close();
+  }
+
+  /**
+   * Stops accepting, gives the connections already accepted up to graceMs to finish their calls and
+   * hang up (a busctl or berthctl connects, calls, and goes), then closes the rest; removes the socket
+   * file only if berthd bound it.
+   */
+  async stop(graceMs = 0): Promise<void> {
+    this.stopAccepting();
+    if (this.connections.size > 0 && graceMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        this.whenIdle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.whenIdle = undefined;
+    }
     for (const connection of [...this.connections]) connection.close();
-    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
     if (this.bound !== undefined) {
       try {
         if (lstatSync(this.bound.path).ino === this.bound.ino) unlinkSync(this.bound.path);
@@ -114,6 +140,7 @@ export class PeerServer implements SignalSink, PeerDirectory {
 
   closed(connection: PeerConnection): void {
     this.connections.delete(connection);
+    if (this.connections.size === 0) this.whenIdle?.();
   }
 
   private accept(socket: Socket): void {
