@@ -5,8 +5,8 @@
 import { createRequire } from "node:module";
 import type { Message } from "dbus-next/lib/message-type.js";
 import type { Variant } from "dbus-next/lib/variant.js";
+import { type FdStream, splitFdsPerMessage } from "../../common/fd-split.js";
 import { BusError, ClientError } from "../cli/errors.js";
-import { splitFdsPerMessage } from "./fd-split.js";
 
 const METHOD_CALL = 1;
 const METHOD_RETURN = 2;
@@ -82,7 +82,7 @@ export class BusConnection {
     } catch (error) {
       throw new ClientError(`cannot connect to ${address}: ${(error as Error).message}`);
     }
-    splitFdsPerMessage(connection.stream as unknown as Parameters<typeof splitFdsPerMessage>[0]);
+    splitFdsPerMessage(connection.stream as unknown as FdStream);
     const bus = new BusConnection(address, connection, Message, Variant, defaultTimeoutMs);
     connection.on("message", (msg: Message) => bus.dispatch(msg));
     connection.on("error", (error: Error) => bus.fail(error));
