@@ -1,7 +1,7 @@
 // berthctl start-up (issue 5, "berthctl start-up overhead as small as Node allows"): wall time of
 // berthctl commands against a real berthd on a private bus (no systemd needed), next to `node -e 0`
 // (the floor for any Node program) and `ctr --help` when containerd's ctr is installed. Runs every
-// variant in turn, REPS times, and prints medians. Extra berthctl entry files (e.g. a bundle) can be
+// variant in turn, REPS times, and prints medians of wall time and of CPU time (GNU time). Extra berthctl entry files (e.g. a bundle) can be
 // compared with the built one:
 //
 //   node dist/bench/cli.js [reps=15] [entry.js ...]
@@ -40,11 +40,15 @@ try {
     }
   }
   const times = new Map<string, number[]>(variants.map(([name]) => [name, []]));
+  // CPU time (user + system, from GNU time) moves far less than wall time on a shared machine.
+  const cpu = new Map<string, number[]>(variants.map(([name]) => [name, []]));
   for (let i = 0; i < reps; i++) {
     for (const [name, cmd, args] of variants) {
-      const r = await run(cmd, args, { env });
+      const r = await run("/usr/bin/time", ["-f", "BENCH-CPU %U %S", cmd, ...args], { env });
       if (r.code !== 0) throw new Error(`${name}: exit ${r.code}: ${r.stderr}`);
       times.get(name)!.push(r.ms);
+      const m = /BENCH-CPU ([\d.]+) ([\d.]+)/.exec(r.stderr);
+      if (m) cpu.get(name)!.push((Number(m[1]) + Number(m[2])) * 1000);
     }
   }
   const floor = median(times.get("`node -e 0`")!);
@@ -52,10 +56,10 @@ try {
   console.log(`### berthctl wall time, median of ${reps} (20 created containers, private bus)\n`);
   console.log(
     table(
-      ["command", ">ms", ">over `node -e 0` ms", ">/ `ctr --help`"],
+      ["command", ">wall ms", ">over `node -e 0` ms", ">/ `ctr --help`", ">CPU ms (user+sys)"],
       variants.map(([name]) => {
         const m = median(times.get(name)!);
-        return [name, fmt(m), fmt(m - floor), ratio(m, ctr)];
+        return [name, fmt(m), fmt(m - floor), ratio(m, ctr), fmt(median(cpu.get(name)!), 0)];
       }),
     ),
   );
