@@ -5,7 +5,7 @@
 set -euo pipefail
 
 debs=(runc crun busybox-static dbus libsystemd-dev valgrind clang-format gcc make libc6-dev systemd polkitd
-  util-linux procps iproute2 psmisc python3-minimal)
+  util-linux procps iproute2 psmisc python3-minimal dpkg-dev binutils)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
