@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { connectBus, type MessageBus, Variant } from "../../src/common/bus.js";
@@ -57,6 +57,22 @@ describe("the private socket of a berthd started by hand", () => {
     const stat = statSync(socket);
     assert.ok(stat.isSocket());
     assert.equal(stat.mode & 0o777, 0o600);
+  });
+
+  test("a client that hangs up is forgotten: 20 busctl calls leave berthd's fd count where it was", async () => {
+    const fds = (): number => readdirSync(`/proc/${berthd.pid}/fd`).length;
+    const call = () =>
+      busctl(address, ["call", "org.berth.Supervisor1", MANAGER_PATH, MANAGER_INTERFACE, "ListContainers"]);
+    assert.equal((await call()).code, 0);
+    const before = fds();
+    for (let i = 0; i < 20; i++) assert.equal((await call()).code, 0);
+    // The server sees each EOF asynchronously; give it a moment, then compare (a leak is +20).
+    let after = fds();
+    for (let i = 0; i < 50 && after > before + 2; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      after = fds();
+    }
+    assert.ok(after <= before + 2, `berthd held ${after - before} more fds after 20 finished connections`);
   });
 
   test("busctl: tree, get-property, call", async () => {

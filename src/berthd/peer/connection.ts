@@ -49,6 +49,9 @@ export class PeerConnection {
 
   /** Runs the handshake, then serves messages until the client leaves. */
   async start(): Promise<void> {
+    // usocket emits "end" when the client hangs up and never "close" unless destroyed: without this,
+    // every finished connection (a busctl call) kept its fd and its place in the server for ever.
+    this.stream.on("end", () => this.close());
     this.stream.on("close", () => this.close());
     this.stream.on("error", (error: Error) => {
       this.log.debug(`private socket ${this.uniqueName}: ${error.message}`);
