@@ -10,6 +10,7 @@ import {
   PROCESS_INTERFACE,
   processPath,
 } from "../../common/bus-path.js";
+import type { ExecSpec as ExecRequest, StdioFds } from "../../common/types.js";
 import type { BusConnection, Signal } from "../bus/connection.js";
 
 const PROPERTIES = "org.freedesktop.DBus.Properties";
@@ -33,21 +34,8 @@ export interface CreateRequest {
   autoRemove?: boolean;
 }
 
-export interface ExecRequest {
-  args: string[];
-  env?: string[];
-  cwd?: string;
-  terminal?: boolean;
-  stdin?: boolean;
-  uid?: number;
-  gid?: number;
-}
-
-export interface StdioFds {
-  stdin: number;
-  stdout: number;
-  stderr: number;
-}
+/** The Exec `process` dictionary and OpenStdio's fds: the same shapes berthd decodes them into. */
+export type { ExecSpec as ExecRequest, StdioFds } from "../../common/types.js";
 
 /** A target of the calls containers and exec'd processes share (Wait, Resize, OpenStdio, ...). */
 export interface ProcessTarget {
