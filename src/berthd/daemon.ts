@@ -20,6 +20,7 @@ import { SignalFanout } from "./dbus/signal-fanout.js";
 import { createLogger, type Logger } from "./log.js";
 import { PeerServer } from "./peer/server.js";
 import { ServiceStatus } from "./service-status.js";
+import { markBusCloseOnExec } from "./shim/cloexec.js";
 import { Supervisor } from "./supervisor/supervisor.js";
 import { connectScopes } from "./systemd/host.js";
 import { listenFds } from "./systemd/notify.js";
@@ -112,6 +113,7 @@ export class Daemon {
     await supervisor.start();
 
     const bus = await connectBus(this.options.busAddress);
+    markBusCloseOnExec(bus);
     this.bus = bus;
     onDisconnect(bus, (reason) => {
       this.busLost = true;

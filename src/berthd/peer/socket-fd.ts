@@ -1,14 +1,15 @@
 // The two things Node's net module does not do for a unix socket, through libc (koffi): SO_PEERCRED
-// (who connected) and dup() (so usocket, which can pass fds with SCM_RIGHTS, can own a connection that
+// (who connected) and a close-on-exec dup (so usocket, which can pass fds with SCM_RIGHTS, can own a connection that
 // net.Server accepted: usocket's own server cannot listen on a socket-activated fd).
 
 import koffi from "koffi";
 
 const SOL_SOCKET = 1;
 const SO_PEERCRED = 17;
+const F_DUPFD_CLOEXEC = 1030;
 
 interface LibC {
-  dup(fd: number): number;
+  fcntl(fd: number, command: number, argument: number): number;
   getsockopt(fd: number, level: number, name: number, value: Buffer, length: number[]): number;
 }
 
@@ -18,7 +19,7 @@ function lib(): LibC {
   if (libc === undefined) {
     const handle = koffi.load("libc.so.6");
     libc = {
-      dup: handle.func("int dup(int fd)"),
+      fcntl: handle.func("int fcntl(int fd, int cmd, int arg)"),
       getsockopt: handle.func(
         "int getsockopt(int fd, int level, int name, _Out_ uint8_t *value, _Inout_ uint32_t *length)",
       ),
@@ -43,9 +44,9 @@ export function peerCredentials(fd: number): PeerCredentials {
   return { pid: value.readInt32LE(0), uid: value.readUInt32LE(4), gid: value.readUInt32LE(8) };
 }
 
-/** A duplicate of `fd` (close-on-exec is not inherited by dup: berthd marks fds before each spawn). */
+/** A close-on-exec duplicate of `fd`: no child of berthd may inherit a client's connection. */
 export function dupFd(fd: number): number {
-  const copy = lib().dup(fd);
-  if (copy < 0) throw new Error(`dup(${fd}) failed`);
+  const copy = lib().fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (copy < 0) throw new Error(`fcntl(${fd}, F_DUPFD_CLOEXEC) failed`);
   return copy;
 }

@@ -10,7 +10,6 @@ import type { RuntimeClient } from "../runtime/client.js";
 import { readPidFile } from "../state/atomic.js";
 import { FILES } from "../state/layout.js";
 import { childEnvironment } from "../systemd/notify.js";
-import { markAllCloseOnExec } from "./cloexec.js";
 
 /** How long the runtime's create may take inside the shim before berthd gives up waiting. */
 export const SHIM_CREATE_TIMEOUT_MS = 60_000;
@@ -53,7 +52,6 @@ export function shimArgs(request: ShimRequest): string[] {
 export function launchShim(request: ShimRequest): Promise<ShimStarted> {
   return new Promise((resolve, reject) => {
     let stderr = "";
-    markAllCloseOnExec();
     const child = spawn(request.shimPath, shimArgs(request), {
       stdio: ["ignore", "ignore", "pipe"],
       // Never NOTIFY_SOCKET, WATCHDOG_*, LISTEN_*: a runc that sees NOTIFY_SOCKET waits for the

@@ -6,6 +6,7 @@
 import { existsSync } from "node:fs";
 import { BusConnectError, connectBus, type MessageBus, systemBusAddress } from "../../common/bus.js";
 import type { Logger } from "../log.js";
+import { markBusCloseOnExec } from "../shim/cloexec.js";
 import { Scopes } from "./scope.js";
 
 const CONNECT_TIMEOUT_MS = 5000;
@@ -30,6 +31,7 @@ export async function connectScopes(log: Logger): Promise<{ bus: MessageBus; sco
     log.warn(`systemd runs but the system bus does not answer (${reason}): shims run without scopes`);
     return undefined;
   }
+  markBusCloseOnExec(bus);
   // A connection that fails later must not become an unhandled 'error' event.
   bus.on("error", (error: unknown) => log.warn(`system bus connection for scopes: ${String(error)}`));
   const scopes = new Scopes(bus);
