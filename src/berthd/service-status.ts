@@ -7,9 +7,16 @@ import type { SupervisorApi } from "../common/types.js";
 import type { Logger } from "./log.js";
 import { notify, Watchdog } from "./systemd/notify.js";
 
+/**
+ * STATUS= is sent at most this often: a start changes the counts several times, and each STATUS costs
+ * a copy of every container (list()) plus a libsystemd call and a datagram (docs/performance.md).
+ */
+const STATUS_COALESCE_MS = 100;
+
 export class ServiceStatus {
   private readonly watchdog = new Watchdog();
   private lastStatus = "";
+  private pendingUpdate: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly supervisor: SupervisorApi,
@@ -35,12 +42,17 @@ export class ServiceStatus {
     this.send({ READY: 1, STATUS: this.lastStatus });
   }
 
-  /** STATUS= when the counts changed since the last one sent. */
+  /** STATUS= within STATUS_COALESCE_MS when the counts changed since the last one sent. */
   update(): void {
-    const status = this.statusText();
-    if (status === this.lastStatus) return;
-    this.lastStatus = status;
-    this.send({ STATUS: status });
+    if (this.pendingUpdate !== undefined) return;
+    this.pendingUpdate = setTimeout(() => {
+      this.pendingUpdate = undefined;
+      const status = this.statusText();
+      if (status === this.lastStatus) return;
+      this.lastStatus = status;
+      this.send({ STATUS: status });
+    }, STATUS_COALESCE_MS);
+    this.pendingUpdate.unref();
   }
 
   reloading(): void {
@@ -52,6 +64,8 @@ export class ServiceStatus {
   }
 
   stopping(): void {
+    clearTimeout(this.pendingUpdate);
+    this.pendingUpdate = undefined;
     this.watchdog.stop();
     this.send({ STOPPING: 1 });
   }

@@ -238,6 +238,19 @@ describe("berthd and its service manager (sd_notify)", () => {
     try {
       const ready = await socket.waitFor((entry) => entry.READY === "1");
       assert.match(ready.STATUS ?? "", /^0 containers, 0 starting, 0 queued$/);
+      // STATUS= follows the counts (coalesced): a container created through the API shows up in it.
+      const bundle = await makeBundle({ args: ["true"] });
+      try {
+        const client = await berthd.connect();
+        await callMethod(client, MANAGER_PATH, MANAGER_INTERFACE, "CreateContainer", "ssa{sv}", [
+          uniqueId("status"),
+          bundle.path,
+          {},
+        ]);
+        await socket.waitFor((entry) => /^1 containers, 0 starting, 0 queued$/.test(entry.STATUS ?? ""));
+      } finally {
+        await bundle.remove();
+      }
       berthd.reload();
       await socket.waitFor((entry) => entry.RELOADING === "1");
       const readyAgain = () => socket.entries.filter((entry) => entry.READY === "1").length === 2;
