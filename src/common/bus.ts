@@ -40,6 +40,7 @@ export function connectBus(address: string, timeoutMs = 10_000): Promise<Message
     // Before any message is parsed: dbus-next would hand a reply's fds to a signal read just before it.
     const stream = connectionStream(bus);
     if (stream !== undefined) splitFdsPerMessage(stream as unknown as FdStream);
+    let settled = false;
     const timer = setTimeout(() => {
       cleanup();
       bus.disconnect();
@@ -50,26 +51,20 @@ export function connectBus(address: string, timeoutMs = 10_000): Promise<Message
       resolve(bus);
     };
     const onError = (error: unknown): void => {
+      if (settled) return;
       cleanup();
       const reason = error instanceof Error ? error.message : String(error);
       reject(new BusConnectError(`cannot connect to ${address}: ${reason}`));
     };
     const cleanup = (): void => {
+      settled = true;
       clearTimeout(timer);
       bus.off("connect", onConnect);
-      bus.off("error", onError);
     };
     bus.on("connect", onConnect);
-    bus.on("error", onError);
-    // A server that closes the connection during the handshake (a berthd stopping) must fail the
-    // connect at once, so that the caller can retry, rather than after the whole timeout.
-    let connected = false;
-    bus.once("connect", () => {
-      connected = true;
-    });
-    onDisconnect(bus, (reason) => {
-      if (!connected) onError(new Error(`${reason} before answering Hello`));
-    });
+    // Errors, and a server that closes the connection during the handshake (a berthd stopping), fail
+    // the connect at once, so that the caller can retry, rather than after the whole timeout.
+    onDisconnect(bus, (reason) => onError(new Error(reason)));
   });
 }
 

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import { BusConnectError, connectBus } from "../../src/common/bus.js";
 import { makeTempDir } from "../fixtures/temp.js";
 
-test("a connection closed before Hello is answered fails by the hang-up, not by the timeout", async (t) => {
+test("a connection closed during the handshake fails by the hang-up, not by the timeout", async (t) => {
   const dir = makeTempDir("bus-connect");
   t.after(() => dir.remove());
   const path = join(dir.path, "socket");
