@@ -11,10 +11,10 @@ import { BUS_NAME } from "../../common/bus-path.js";
 import { AccessDeniedError } from "../../common/errors.js";
 import { protocolError, toReplyError } from "../dbus/reply-error.js";
 import type { ApiServer } from "../dbus/server.js";
+import type { PeerCredentials } from "../fd.js";
 import type { Logger } from "../log.js";
 import { authenticate } from "./auth.js";
 import { MatchRuleError, matches, parseMatchRule, type SignalFields } from "./match-rule.js";
-import type { PeerCredentials } from "./socket-fd.js";
 import { marshal, readMessages } from "./wire.js";
 
 /** berthd's unique name on its own socket (a bus would have given it one). */

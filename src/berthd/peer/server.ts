@@ -15,9 +15,9 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
 import type { Duplex } from "node:stream";
 import type { ApiServer, SignalSink } from "../dbus/server.js";
+import { dupFd, peerCredentials } from "../fd.js";
 import type { Logger } from "../log.js";
 import { PeerConnection, type PeerDirectory } from "./connection.js";
-import { dupFd, peerCredentials } from "./socket-fd.js";
 
 export class PeerServerError extends Error {
   readonly code = "PeerServerFailed";

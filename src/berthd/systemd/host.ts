@@ -5,8 +5,8 @@
 
 import { existsSync } from "node:fs";
 import { BusConnectError, connectBus, type MessageBus, systemBusAddress } from "../../common/bus.js";
+import { markBusCloseOnExec } from "../fd.js";
 import type { Logger } from "../log.js";
-import { markBusCloseOnExec } from "../shim/cloexec.js";
 import { Scopes } from "./scope.js";
 
 const CONNECT_TIMEOUT_MS = 5000;
