@@ -834,6 +834,15 @@ function report(
   print();
 
   const d = (k: string) => dbus[k] as number[];
+  /** berth's p50 and p99, and the reference's p50 with the ratio when there is one. */
+  const latencyRow = (label: string, berth: number[], reference = "", ref?: number[]): string[] => [
+    label,
+    fmt(percentile(berth, 50), 2),
+    fmt(percentile(berth, 99), 2),
+    reference,
+    ref === undefined ? "" : fmt(percentile(ref, 50), 2),
+    ref === undefined ? "" : ratio(percentile(berth, 50), percentile(ref, 50)),
+  ];
   print(
     `### 4. D-Bus at ${dbus.containers} berth containers (${Math.max(count, big)} running, the rest created); reference: systemd on the same bus with ${dbus.units} units\n`,
   );
@@ -841,30 +850,9 @@ function report(
     table(
       ["call", ">p50 ms", ">p99 ms", "reference", ">ref p50 ms", ">berth / ref (p50)"],
       [
-        [
-          "ListContainers",
-          fmt(percentile(d("listContainers"), 50), 2),
-          fmt(percentile(d("listContainers"), 99), 2),
-          "systemd ListUnits",
-          fmt(percentile(d("listUnits"), 50), 2),
-          ratio(percentile(d("listContainers"), 50), percentile(d("listUnits"), 50)),
-        ],
-        [
-          "GetManagedObjects",
-          fmt(percentile(d("getManagedObjects"), 50), 2),
-          fmt(percentile(d("getManagedObjects"), 99), 2),
-          "",
-          "",
-          "",
-        ],
-        [
-          "Get Container.Status",
-          fmt(percentile(d("getStatus"), 50), 2),
-          fmt(percentile(d("getStatus"), 99), 2),
-          "systemd Get Unit.ActiveState",
-          fmt(percentile(d("systemdGet"), 50), 2),
-          ratio(percentile(d("getStatus"), 50), percentile(d("systemdGet"), 50)),
-        ],
+        latencyRow("ListContainers", d("listContainers"), "systemd ListUnits", d("listUnits")),
+        latencyRow("GetManagedObjects", d("getManagedObjects")),
+        latencyRow("Get Container.Status", d("getStatus"), "systemd Get Unit.ActiveState", d("systemdGet")),
         [
           "`berthctl ps` (wall)",
           fmt(median(d("berthctlPs")), 1),
@@ -898,65 +886,31 @@ function report(
   print(`### 5. CLI wall time with ${count} running containers (median of ${CONFIG.cliReps})\n`);
   const m = (k: string) => median(cli[k]!);
   const start = (results.start as StartRow[] | undefined)?.filter((r) => r.concurrency === 1) ?? [];
+  /** A row of berth's figure, the reference's, and their ratio. */
+  const versus = (label: string, berth: number, reference: string, ref: number): string[] => [
+    label,
+    fmt(berth),
+    reference,
+    fmt(ref),
+    ratio(berth, ref),
+  ];
   const rows = [
     ["`node -e 0` (the floor for any Node CLI)", fmt(m("nodeBare")), "", "", ""],
-    [
-      "`berthctl --help` (start-up, no D-Bus)",
-      fmt(m("berthctlHelp")),
-      "`ctr --help`",
-      fmt(m("ctrHelp")),
-      ratio(m("berthctlHelp"), m("ctrHelp")),
-    ],
-    [
-      "`berthctl version` (one D-Bus call)",
-      fmt(m("berthctlVersion")),
-      "`ctr version`",
-      fmt(m("ctrVersion")),
-      ratio(m("berthctlVersion"), m("ctrVersion")),
-    ],
-    [
-      `\`berthctl ps\` (${count} containers)`,
-      fmt(m("berthctlPs")),
-      "`ctr task ls`",
-      fmt(m("ctrTaskLs")),
-      ratio(m("berthctlPs"), m("ctrTaskLs")),
-    ],
+    versus("`berthctl --help` (start-up, no D-Bus)", m("berthctlHelp"), "`ctr --help`", m("ctrHelp")),
+    versus("`berthctl version` (one D-Bus call)", m("berthctlVersion"), "`ctr version`", m("ctrVersion")),
+    versus(`\`berthctl ps\` (${count} containers)`, m("berthctlPs"), "`ctr task ls`", m("ctrTaskLs")),
   ];
   if (cli.bundleHelp) {
     rows.push(
-      [
-        "bundled `berthctl --help`",
-        fmt(m("bundleHelp")),
-        "`ctr --help`",
-        fmt(m("ctrHelp")),
-        ratio(m("bundleHelp"), m("ctrHelp")),
-      ],
-      [
-        "bundled `berthctl version`",
-        fmt(m("bundleVersion")),
-        "`ctr version`",
-        fmt(m("ctrVersion")),
-        ratio(m("bundleVersion"), m("ctrVersion")),
-      ],
-      [
-        "bundled `berthctl ps`",
-        fmt(m("bundlePs")),
-        "`ctr task ls`",
-        fmt(m("ctrTaskLs")),
-        ratio(m("bundlePs"), m("ctrTaskLs")),
-      ],
+      versus("bundled `berthctl --help`", m("bundleHelp"), "`ctr --help`", m("ctrHelp")),
+      versus("bundled `berthctl version`", m("bundleVersion"), "`ctr version`", m("ctrVersion")),
+      versus("bundled `berthctl ps`", m("bundlePs"), "`ctr task ls`", m("ctrTaskLs")),
     );
   }
   const b1 = start.find((r) => r.tool === "berthctl");
   const c1 = start.find((r) => r.tool === "containerd");
   if (b1 && c1)
-    rows.push([
-      "`berthctl run -d` (p50, concurrency 1)",
-      fmt(b1.p50Ms),
-      "`ctr run -d`",
-      fmt(c1.p50Ms),
-      ratio(b1.p50Ms, c1.p50Ms),
-    ]);
+    rows.push(versus("`berthctl run -d` (p50, concurrency 1)", b1.p50Ms, "`ctr run -d`", c1.p50Ms));
   print(table(["berth", ">ms", "reference", ">ms", ">berth / ref"], rows));
   print();
 }
