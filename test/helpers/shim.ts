@@ -52,6 +52,8 @@ export interface ShimOptions {
   env?: Record<string, string>;
   /** A command the shim runs under, e.g. valgrind and its options. */
   wrapper?: string[];
+  /** The shim binary; default SHIM_PATH. */
+  shim?: string;
   /** How long the first process may take before it is killed and the run fails; default 30 s. */
   timeoutMs?: number;
 }
@@ -160,7 +162,11 @@ export class ShimEnv {
   /** Runs the shim's first process to its exit (created, or failed) and returns how it ended. */
   async runShim(options: ShimOptions): Promise<ShimRun> {
     const stateDir = await this.prepareStateDir(options);
-    const [program, ...programArgs] = [...(options.wrapper ?? []), SHIM_PATH, ...this.shimArgs(options)];
+    const [program, ...programArgs] = [
+      ...(options.wrapper ?? []),
+      options.shim ?? SHIM_PATH,
+      ...this.shimArgs(options),
+    ];
     const child = spawn(program, programArgs, {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, ...options.env },

@@ -8,10 +8,12 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { makeBundle, processSpec, uniqueId } from "../fixtures/bundle.js";
 import { attachOutput, sendControl, writeFifo } from "../helpers/fifo.js";
-import { ShimEnv } from "../helpers/shim.js";
+import { SHIM_PATH, ShimEnv } from "../helpers/shim.js";
 import { waitForText } from "../helpers/wait.js";
 
 const VALGRIND_EXIT = 99;
+/** The shipped shim is static; memcheck needs the dynamically linked build of the same objects (shim/Makefile). */
+const DYNAMIC_SHIM = `${SHIM_PATH}-dynamic`;
 
 function valgrind(logDir: string): string[] {
   return [
@@ -64,6 +66,7 @@ describe("shim under valgrind", () => {
       bundle: bundle.path,
       stdin: true,
       wrapper: valgrind(env.dir),
+      shim: DYNAMIC_SHIM,
       timeoutMs: 60_000,
     });
     assert.equal(run.code, 0, run.stderr);
@@ -92,6 +95,7 @@ describe("shim under valgrind", () => {
       bundle: bundle.path,
       terminal: true,
       wrapper: valgrind(env.dir),
+      shim: DYNAMIC_SHIM,
       timeoutMs: 60_000,
     });
     assert.equal(run.code, 0, run.stderr);
@@ -120,6 +124,7 @@ describe("shim under valgrind", () => {
       process: spec,
       stdin: true,
       wrapper: valgrind(env.dir),
+      shim: DYNAMIC_SHIM,
       timeoutMs: 60_000,
     });
     assert.equal(run.code, 0, run.stderr);
@@ -138,7 +143,12 @@ describe("shim under valgrind", () => {
     const bundle = await makeBundle();
     t.after(() => bundle.remove());
     await writeFile(bundle.configPath, "{ not json");
-    const run = await env.runShim({ bundle: bundle.path, wrapper: valgrind(env.dir), timeoutMs: 60_000 });
+    const run = await env.runShim({
+      bundle: bundle.path,
+      wrapper: valgrind(env.dir),
+      shim: DYNAMIC_SHIM,
+      timeoutMs: 60_000,
+    });
     assert.equal(run.code, 1, `exit 1 (the runtime failed), not ${VALGRIND_EXIT} (memcheck): ${run.stderr}`);
     // The first process reaps the shim's child before it exits, so both reports are complete now.
     await assertClean(env.dir, run.pid, "first process");
