@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { makeBundle, processSpec, uniqueId } from "../fixtures/bundle.js";
 import { attachOutput, sendControl, writeFifo } from "../helpers/fifo.js";
+import { initDiesBeforeStart, runc } from "../helpers/runtime.js";
 import { SHIM_PATH, ShimEnv } from "../helpers/shim.js";
 import { waitForText } from "../helpers/wait.js";
 
@@ -136,6 +137,44 @@ describe("shim under valgrind", () => {
     await assertClean(env.dir, run.pid, "first process");
     await assertClean(env.dir, shimPid, "long-lived exec shim");
     assertAllClean(env.dir);
+  });
+
+  test("--start, output, exit: no errors, no definite leaks", async (t) => {
+    const env = await ShimEnv.create(t);
+    const bundle = await makeBundle({ args: ["sh", "-c", "echo started; exit 5"] });
+    t.after(() => bundle.remove());
+    const run = await env.runShim({
+      bundle: bundle.path,
+      start: true,
+      wrapper: valgrind(env.dir),
+      shim: DYNAMIC_SHIM,
+      timeoutMs: 60_000,
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal((await env.waitExit(undefined, 60_000)).exit_code, 5);
+    const shimPid = await env.shimPid();
+    await env.waitShimGone(undefined, 60_000);
+    assert.match(readFileSync(join(env.stateDir, "log"), "utf8"), /stdout F started/);
+    await assertClean(env.dir, run.pid, "first process");
+    await assertClean(env.dir, shimPid, "long-lived shim");
+    assertAllClean(env.dir);
+  });
+
+  test("a --start the runtime refuses: the undo path has no errors, no definite leaks", async (t) => {
+    const env = await ShimEnv.create(t, { runtime: initDiesBeforeStart(runc()) });
+    const bundle = await makeBundle({ args: ["sleep", "1000"] });
+    t.after(() => bundle.remove());
+    const run = await env.runShim({
+      bundle: bundle.path,
+      start: true,
+      wrapper: valgrind(env.dir),
+      shim: DYNAMIC_SHIM,
+      timeoutMs: 60_000,
+    });
+    assert.equal(run.code, 1, `exit 1 (the start failed), not ${VALGRIND_EXIT} (memcheck): ${run.stderr}`);
+    assert.match(run.stderr, /runc start .*cannot start a container that has stopped/);
+    await assertClean(env.dir, run.pid, "first process");
+    assert.ok(assertAllClean(env.dir) >= 2, "reports of the first process and of the shim's child");
   });
 
   test("a create the runtime refuses: the failure path cleans up with no errors, no definite leaks", async (t) => {
