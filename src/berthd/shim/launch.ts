@@ -1,6 +1,7 @@
 // Runs berth-shim (docs/shim.md "Command line") and waits for its first process: exit 0 means the
 // runtime's create (or exec; with `start`, create and start) succeeded and the long-lived shim, no
-// child of ours, now owns the process. Exit 1 carries the runtime's own error on stderr; the shim has removed what it made.
+// child of ours, now owns the process. Exit 1 carries the runtime's own error on stderr; the shim
+// has removed what it made.
 
 import { spawn } from "node:child_process";
 import { join } from "node:path";

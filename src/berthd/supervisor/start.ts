@@ -6,7 +6,7 @@ import { nowMicros } from "./clock.js";
 import type { Container } from "./container.js";
 import type { SupervisorCore } from "./core.js";
 
-/** Runs inside the container's queue, in a start slot: the runtime start counts against MaxConcurrentStarts. */
+/** Runs in the container's queue and in a start slot (the start counts against MaxConcurrentStarts). */
 export async function startContainer(core: SupervisorCore, container: Container): Promise<void> {
   const { id, status } = container.info;
   if (status !== "created") {
