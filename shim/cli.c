@@ -18,6 +18,7 @@ enum {
   OPT_RUNTIME_ARG,
   OPT_BUNDLE,
   OPT_EXEC_ID,
+  OPT_START,
   OPT_NAME,
   OPT_TERMINAL,
   OPT_STDIN,
@@ -34,6 +35,7 @@ static const struct option options[] = {
     {"runtime-arg", required_argument, NULL, OPT_RUNTIME_ARG},
     {"bundle", required_argument, NULL, OPT_BUNDLE},
     {"exec-id", required_argument, NULL, OPT_EXEC_ID},
+    {"start", no_argument, NULL, OPT_START},
     {"name", required_argument, NULL, OPT_NAME},
     {"terminal", no_argument, NULL, OPT_TERMINAL},
     {"stdin", no_argument, NULL, OPT_STDIN},
@@ -127,6 +129,8 @@ static int check(struct shim_config *cfg, char *err, size_t errlen) {
     return fail(err, errlen, "--runtime is required");
   if (!cfg->runtime_root)
     return fail(err, errlen, "--runtime-root is required");
+  if (cfg->start && cfg->exec_id)
+    return fail(err, errlen, "--start is for create mode (--bundle): an exec'd process runs at once");
   if (!cfg->bundle == !cfg->exec_id)
     return fail(err, errlen, "exactly one of --bundle (create) and --exec-id (exec) is required");
   if (cfg->bundle) {
@@ -195,6 +199,9 @@ enum cli_result cli_parse(int argc, char **argv, struct shim_config *cfg, char *
       break;
     case OPT_EXEC_ID:
       cfg->exec_id = optarg;
+      break;
+    case OPT_START:
+      cfg->start = true;
       break;
     case OPT_NAME:
       cfg->name = optarg;

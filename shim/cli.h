@@ -19,6 +19,7 @@ struct shim_config {
   char *log_path;
   const char *runtime_args[MAX_RUNTIME_ARGS];
   size_t n_runtime_args;
+  bool start; /* create mode: run the runtime's start too, before reporting */
   bool terminal;
   bool keep_stdin;
   enum log_driver log_driver;

@@ -1,6 +1,7 @@
 #!/bin/bash
 # measure.sh [RUNTIME] [RUNS]: berth-shim's cost per container, as issue 2 asks for:
-#  - time from starting the shim to its first process exiting 0 ("created"), median of RUNS;
+#  - time from starting the shim to its first process exiting 0 ("created"; with --start, "started"),
+#    median of RUNS, next to the runtime's own create (and create + start) without the shim;
 #  - RSS and Private_Dirty (/proc/<pid>/smaps_rollup) of the long-lived shim of a running `sleep`.
 # Uses a busybox-static bundle and a runtime root in a temp dir; cleans up after itself.
 set -euo pipefail
@@ -35,39 +36,51 @@ for g in "${globals[@]}"; do shim_globals+=(--runtime-arg "$g"); done
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2))}'; }
 
-times=()
-for i in $(seq 1 "$runs"); do
-  id=measure-$$-$i
-  state=$work/state/$id
-  mkdir -p "$state"
-  ids+=("$id")
-  jq --arg cg "/berth-measure-$id" '.linux.cgroupsPath=$cg' "$bundle/config.json" >"$work/config.json"
-  cp "$work/config.json" "$bundle/config.json"
-  t0=$(date +%s%N)
+# timed NAME COMMAND...: runs COMMAND $runs times, each with a fresh $id and $state (and the bundle's
+# cgroup path made unique), and leaves the median, min and max in microseconds in $median $min $max.
+timed() {
+  local name=$1 times=() i t0 t1
+  shift
+  for i in $(seq 1 "$runs"); do
+    id=measure-$name-$$-$i
+    state=$work/state/$id
+    mkdir -p "$state"
+    ids+=("$id")
+    jq --arg cg "/berth-measure-$id" '.linux.cgroupsPath=$cg' "$bundle/config.json" >"$work/config.json"
+    cp "$work/config.json" "$bundle/config.json"
+    t0=$(date +%s%N)
+    "$@"
+    t1=$(date +%s%N)
+    times+=($(((t1 - t0) / 1000)))
+  done
+  median=$(printf '%s\n' "${times[@]}" | median)
+  min=$(printf '%s\n' "${times[@]}" | sort -n | head -1)
+  max=$(printf '%s\n' "${times[@]}" | sort -n | tail -1)
+}
+
+shim_run() {
   "$shim" --id "$id" --state-dir "$state" --runtime "$runtime" --runtime-root "$work/root" "${shim_globals[@]}" \
-    --bundle "$bundle"
-  t1=$(date +%s%N)
-  times+=($(((t1 - t0) / 1000)))
-done
-median=$(printf '%s\n' "${times[@]}" | median)
-min=$(printf '%s\n' "${times[@]}" | sort -n | head -1)
-max=$(printf '%s\n' "${times[@]}" | sort -n | tail -1)
-
-# The same create without the shim, for comparison.
-raw=()
-for i in $(seq 1 "$runs"); do
-  id=measure-raw-$$-$i
-  ids+=("$id")
-  jq --arg cg "/berth-measure-$id" '.linux.cgroupsPath=$cg' "$bundle/config.json" >"$work/config.json"
-  cp "$work/config.json" "$bundle/config.json"
-  t0=$(date +%s%N)
-  "$runtime" "${globals[@]}" --root "$work/root" create --bundle "$bundle" --pid-file "$work/raw.pid" "$id" \
+    --bundle "$bundle" "$@"
+}
+raw_create() {
+  "$runtime" "${globals[@]}" --root "$work/root" create --bundle "$bundle" --pid-file "$state/raw.pid" "$id" \
     </dev/null >/dev/null 2>&1
-  t1=$(date +%s%N)
-  raw+=($(((t1 - t0) / 1000)))
-done
-raw_median=$(printf '%s\n' "${raw[@]}" | median)
+}
+raw_create_start() {
+  raw_create && "$runtime" "${globals[@]}" --root "$work/root" start "$id"
+}
 
+timed shim shim_run
+created="$median us (min $min, max $max, $runs runs)"
+timed started shim_run --start
+started="$median us (min $min, max $max, $runs runs)"
+# The same without the shim, for comparison.
+timed raw raw_create
+raw_median=$median
+timed raw-start raw_create_start
+raw_start_median=$median
+
+# The first shim's container, started now: its shim's memory while it supervises a running process.
 id=${ids[0]}
 "$runtime" "${globals[@]}" --root "$work/root" start "$id"
 sleep 0.5
@@ -76,7 +89,9 @@ rss=$(awk '/^Rss:/{print $2}' "/proc/$pid/smaps_rollup")
 dirty=$(awk '/^Private_Dirty:/{print $2}' "/proc/$pid/smaps_rollup")
 
 printf '%-44s %s\n' "runtime" "$runtime"
-printf '%-44s %d us (min %d, max %d, %d runs)\n' "shim start -> created (median)" "$median" "$min" "$max" "$runs"
+printf '%-44s %s\n' "shim start -> created (median)" "$created"
+printf '%-44s %s\n' "shim --start -> started (median)" "$started"
 printf '%-44s %d us\n' "raw '$runtime create' (median)" "$raw_median"
+printf '%-44s %d us\n' "raw '$runtime create' + 'start' (median)" "$raw_start_median"
 printf '%-44s %s kB\n' "shim RSS, running sleep container" "$rss"
 printf '%-44s %s kB\n' "shim Private_Dirty, running sleep container" "$dirty"

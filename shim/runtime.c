@@ -185,6 +185,37 @@ static off_t file_size(const char *path) {
   return stat(path, &st) == 0 ? st.st_size : 0;
 }
 
+/*
+ * Runs the runtime call b (`call` names it in messages, e.g. "runc create ID") with fds as its stdio.
+ * Returns 0 when it succeeded; else -1 and err reads "<call>: <the runtime's own words>": its last
+ * error in runtime.log since the call began, or else what it printed on printed_fds.
+ */
+static int run_runtime(const struct argv_builder *b, const int fds[3], const int printed_fds[2],
+                       const char *log_path, const char *call, char *err, size_t errlen) {
+  off_t log_offset = file_size(log_path);
+  diag("running %s", call);
+  int status = run(b, fds);
+  if (status < 0)
+    return fail(err, errlen, "%s: cannot run it: %s", call, strerror(-status));
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    return 0;
+  char msg[ERR_MAX - 128];
+  if (!logged_error(log_path, log_offset, msg, sizeof(msg)) && !printed_text(printed_fds, msg, sizeof(msg))) {
+    if (WIFSIGNALED(status))
+      snprintf(msg, sizeof(msg), "killed by signal %d", WTERMSIG(status));
+    else
+      snprintf(msg, sizeof(msg), "failed with status %d and printed nothing", WEXITSTATUS(status));
+  }
+  diag("%s failed: %s", call, msg);
+  /* The runtime's own words, after the call they answer, since they need not name the container. */
+  return fail(err, errlen, "%s: %s", call, msg);
+}
+
+static const char *runtime_name(const struct shim_config *cfg) {
+  const char *slash = strrchr(cfg->runtime, '/');
+  return slash ? slash + 1 : cfg->runtime;
+}
+
 int runtime_start_process(const struct shim_config *cfg, const char *console_path,
                           const struct runtime_stdio *rt, const int printed_fds[2], char *err,
                           size_t errlen) {
@@ -193,15 +224,18 @@ int runtime_start_process(const struct shim_config *cfg, const char *console_pat
     return fail(err, errlen, "out of memory");
   struct argv_builder b = {.n = 0};
   push_globals(&b, cfg, &paths);
-  const char *command = cfg->bundle ? "create" : "exec";
-  push(&b, command);
+  char call[256];
   if (cfg->bundle) {
+    push(&b, "create");
     push(&b, "--bundle");
     push(&b, cfg->bundle);
+    snprintf(call, sizeof(call), "%s create %s", runtime_name(cfg), cfg->id);
   } else {
+    push(&b, "exec");
     push(&b, "-d");
     push(&b, "--process");
     push(&b, paths.process);
+    snprintf(call, sizeof(call), "%s exec %s in container %s", runtime_name(cfg), cfg->exec_id, cfg->id);
   }
   push(&b, "--pid-file");
   push(&b, paths.pid_file);
@@ -210,29 +244,35 @@ int runtime_start_process(const struct shim_config *cfg, const char *console_pat
     push(&b, console_path);
   }
   push(&b, cfg->id);
+  return run_runtime(&b, rt->fd, printed_fds, paths.log, call, err, errlen);
+}
 
-  off_t log_offset = file_size(paths.log);
-  diag("running %s %s for %s", cfg->runtime, command, cfg->exec_id ? cfg->exec_id : cfg->id);
-  int status = run(&b, rt->fd);
-  if (status < 0)
-    return fail(err, errlen, "cannot run %s: %s", cfg->runtime, strerror(-status));
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-    return 0;
-  char msg[ERR_MAX - 64];
-  if (!logged_error(paths.log, log_offset, msg, sizeof(msg)) &&
-      !printed_text(printed_fds, msg, sizeof(msg))) {
-    if (WIFSIGNALED(status))
-      snprintf(msg, sizeof(msg), "%s %s was killed by signal %d", cfg->runtime, command, WTERMSIG(status));
-    else
-      snprintf(msg, sizeof(msg), "%s %s failed with status %d and printed nothing", cfg->runtime, command,
-               WEXITSTATUS(status));
-  }
-  diag("%s %s failed: %s", cfg->runtime, command, msg);
-  /* The runtime's own words, after the call they answer, since they need not name the container. */
-  const char *name = strrchr(cfg->runtime, '/') ? strrchr(cfg->runtime, '/') + 1 : cfg->runtime;
-  if (cfg->exec_id)
-    return fail(err, errlen, "%s exec %s in container %s: %s", name, cfg->exec_id, cfg->id, msg);
-  return fail(err, errlen, "%s create %s: %s", name, cfg->id, msg);
+int runtime_start(const struct shim_config *cfg, char *err, size_t errlen) {
+  _cleanup_(state_paths_free) struct state_paths paths;
+  if (state_paths_make(cfg, &paths) < 0)
+    return fail(err, errlen, "out of memory");
+  _cleanup_close_ int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null < 0)
+    return fail(err, errlen, "/dev/null: %s", strerror(errno));
+  /* The runtime's output goes to a pipe of its own: the container's pipes carry the container's. */
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) < 0)
+    return fail(err, errlen, "pipe: %s", strerror(errno));
+  _cleanup_close_ int out_read = out[0];
+  _cleanup_close_ int out_write = out[1];
+  /* Read once the runtime has exited, while our write end is still open: a read must not wait. */
+  int r = set_nonblock(out_read);
+  if (r < 0)
+    return fail(err, errlen, "pipe: %s", strerror(-r));
+  struct argv_builder b = {.n = 0};
+  push_globals(&b, cfg, &paths);
+  push(&b, "start");
+  push(&b, cfg->id);
+  char call[256];
+  snprintf(call, sizeof(call), "%s start %s", runtime_name(cfg), cfg->id);
+  const int fds[3] = {null, out_write, out_write};
+  const int printed[2] = {out_read, -1};
+  return run_runtime(&b, fds, printed, paths.log, call, err, errlen);
 }
 
 void runtime_delete_force(const struct shim_config *cfg) {

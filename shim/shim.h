@@ -26,7 +26,8 @@ struct shim {
 };
 
 void shim_init(struct shim *s, const struct shim_config *cfg, int dirfd);
-/* From fork to "created": session, subreaper, shim.pid, FIFOs, the runtime, the OOM watch. On failure
+/* From fork to "created": session, subreaper, shim.pid, FIFOs, the runtime, the OOM watch (and with
+ * --start the runtime's start and started.json). On failure
  * everything it made is removed (and a half-created container deleted), and err says why. */
 int shim_start(struct shim *s, char *err, size_t errlen);
 /* Relays stdio, applies control commands, reaps; returns the shim's exit code once exit.json is written. */

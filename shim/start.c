@@ -1,6 +1,7 @@
 /* start.c: the child's start-up, from fork to "created" (docs/shim.md "Life", step 1). */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +121,21 @@ static int create_process(struct shim *s, bool *created, char *err, size_t errle
   return r;
 }
 
+/*
+ * --start: the runtime's start, once the OOM watch is registered. started.json records when it was
+ * issued (the process may run, even exit, before the runtime returns), written only once it
+ * succeeded, so its presence tells a restarted berthd that the process was started.
+ */
+static int start_process(struct shim *s, char *err, size_t errlen) {
+  uint64_t started_at = now_realtime_us();
+  if (runtime_start(s->cfg, err, errlen) < 0)
+    return -1;
+  char json[64];
+  int n = snprintf(json, sizeof(json), "{\"started_at\":%" PRIu64 "}\n", started_at);
+  int r = write_file_atomic(s->dirfd, "started.json", json, (size_t)n);
+  return r < 0 ? fail(err, errlen, "writing started.json: %s", strerror(-r)) : 0;
+}
+
 static void undo_start(struct shim *s, bool created) {
   if (created && s->cfg->bundle) {
     runtime_delete_force(s->cfg);
@@ -153,18 +169,19 @@ int shim_start(struct shim *s, char *err, size_t errlen) {
       (s->control.fd = open_fifo(s, "control.fifo", O_RDWR | O_NONBLOCK, err, errlen)) < 0 ||
       (cfg->keep_stdin && (s->in.fifo = open_fifo(s, "stdin", O_RDWR | O_NONBLOCK, err, errlen)) < 0) ||
       setup_signals(s, err, errlen) < 0 || create_process(s, &created, err, errlen) < 0 ||
-      /* Opened once the runtime succeeded, so that a failed create leaves no log file; output
-       * waits in the pipe meanwhile. */
-      log_sink_open(&s->sink, cfg, err, errlen) < 0 || read_init_pid(s, err, errlen) < 0 ||
-      oom_watch_start(&s->oom, s->init_pid, err, errlen) < 0) {
+      read_init_pid(s, err, errlen) < 0 || oom_watch_start(&s->oom, s->init_pid, err, errlen) < 0 ||
+      (cfg->start && start_process(s, err, errlen) < 0) ||
+      /* Opened once the runtime succeeded, so that a failed create or start leaves no log file;
+       * output waits in the pipe meanwhile. */
+      log_sink_open(&s->sink, cfg, err, errlen) < 0) {
     diag("start-up failed: %s", err);
     undo_start(s, created);
     return -1;
   }
   if (s->in.fifo >= 0)
     pipe_grow(s->in.fifo);
-  diag("created %s%s%s: pid %d", cfg->id, cfg->exec_id ? " exec " : "", cfg->exec_id ? cfg->exec_id : "",
-       (int)s->init_pid);
+  diag("%s %s%s%s: pid %d", cfg->start ? "started" : "created", cfg->id, cfg->exec_id ? " exec " : "",
+       cfg->exec_id ? cfg->exec_id : "", (int)s->init_pid);
   return 0;
 }
 

@@ -90,3 +90,35 @@ export function runtimeCommand(
     );
   });
 }
+
+/**
+ * `runtime` whose container init is SIGKILLed right before `start` runs: the runtime's own start then
+ * fails for real ("cannot start a container that has stopped"), which no bundle can make it do (runc
+ * 1.1 and crun look the program up at create). The wrapper is named as the runtime, so messages read
+ * "runc start ID: ...". It finds init.pid next to the runtime's --log (the shim's state dir), and
+ * waits for the kill to land, so the start always finds a dead init.
+ */
+export function initDiesBeforeStart(runtime: Runtime): Runtime {
+  const dir = makeTempDir("dies-before-start");
+  const path = join(dir.path, runtime.name);
+  writeFileSync(
+    path,
+    `#!/bin/sh
+# ${runtime.name} whose container init dies right before start (test/helpers/runtime.ts)
+prev=
+for arg; do
+  [ "$prev" = --log ] && state=$(dirname "$arg")
+  prev=$arg
+done
+case " $* " in *" start "*)
+  pid=$(cat "$state/init.pid")
+  kill -9 "$pid"
+  # Until it is dead (a zombie of the shim's): a start that still saw it alive would wait on it instead.
+  while [ -e "/proc/$pid" ] && ! grep -q "^State:.*Z" "/proc/$pid/status" 2>/dev/null; do sleep 0.01; done
+esac
+exec ${runtime.path} "$@"
+`,
+    { mode: 0o755 },
+  );
+  return { ...runtime, path };
+}

@@ -39,6 +39,8 @@ export interface ExitRecord {
 export interface ShimOptions {
   /** Create mode: the bundle directory. */
   bundle?: string;
+  /** Create mode: --start, the shim runs the runtime's start too. */
+  start?: boolean;
   /** Exec mode: the exec id; the state dir is <state>/processes/<execId>. */
   execId?: string;
   /** Exec mode: written to process.json before the shim starts. */
@@ -140,6 +142,7 @@ export class ShimEnv {
     args.push("--runtime", this.runtime.path, "--runtime-root", this.runtimeRoot);
     for (const arg of this.runtime.globalArgs) args.push("--runtime-arg", arg);
     if (options.bundle !== undefined) args.push("--bundle", options.bundle);
+    if (options.start) args.push("--start");
     if (options.execId !== undefined) args.push("--exec-id", options.execId);
     if (options.name !== undefined) args.push("--name", options.name);
     if (options.terminal) args.push("--terminal");

@@ -9,6 +9,7 @@ import {
   childEnvironment,
   listenFds,
   notify,
+  SERVICE_MANAGER_VARIABLES,
   Watchdog,
   watchdogUsec,
 } from "../../src/berthd/systemd/notify.js";
@@ -66,6 +67,14 @@ test("childEnvironment() keeps the service manager's variables from children (ru
   };
   assert.deepEqual(childEnvironment(env), { PATH: "/usr/bin" });
   assert.equal(env.NOTIFY_SOCKET, "/run/systemd/notify", "the input is left alone");
+});
+
+test("berthd's own child environment is computed once: every spawn shares one frozen copy", () => {
+  const env = childEnvironment();
+  assert.equal(childEnvironment(), env, "the same object each time");
+  assert.ok(Object.isFrozen(env), "no spawn can change what the next one gets");
+  assert.equal(env.PATH, process.env.PATH);
+  for (const name of SERVICE_MANAGER_VARIABLES) assert.equal(env[name], undefined, name);
 });
 
 test("READY=1, STATUS (printf-looking text passed as data) and watchdog pings reach systemd", async () => {

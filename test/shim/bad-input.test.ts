@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { makeBundle, processSpec, uniqueId } from "../fixtures/bundle.js";
 import { processesMentioning } from "../helpers/proc.js";
+import { crun, initDiesBeforeStart, runc } from "../helpers/runtime.js";
 import { ShimEnv, type ShimRun } from "../helpers/shim.js";
 
 /** What the shim leaves in a state dir it failed in: nothing but what the caller put there. */
@@ -70,6 +71,41 @@ describe("shim bad input", () => {
     assert.equal(run.code, 1);
     assert.match(run.stderr, /\/no\/such\/program/);
     await assertNothingLeft(env, run);
+  });
+
+  for (const [runtime, said] of [
+    [runc(), /cannot start a container that has stopped/],
+    [crun(), /is not running/],
+  ] as const) {
+    test(`--start that ${runtime.name} refuses: exit 1 with its words, undone as a failed create`, async (t) => {
+      const env = await ShimEnv.create(t, { runtime: initDiesBeforeStart(runtime) });
+      const bundle = await makeBundle({ args: ["sleep", "1000"] });
+      t.after(() => bundle.remove());
+      const run = await env.runShim({ bundle: bundle.path, start: true, timeoutMs: FAIL_FAST_MS });
+      assert.equal(run.code, 1, run.stderr);
+      assert.ok(
+        run.stderr.startsWith(`berth-shim: ${runtime.name} start ${env.id}: `),
+        `stderr: ${run.stderr}`,
+      );
+      assert.match(run.stderr, said);
+      await assertNothingLeft(env, run);
+      // Only the logs kept for diagnosis: no started.json, and no log file of a container that never ran.
+      assert.deepEqual(readdirSync(run.stateDir).sort(), ["runtime.log", "shim.log"]);
+    });
+  }
+
+  test("--start with --exec-id: exit 2 (an exec'd process runs at once) and nothing created", async (t) => {
+    const env = await ShimEnv.create(t);
+    const execId = uniqueId("exec");
+    const run = await env.runShim({
+      execId,
+      start: true,
+      process: processSpec({ args: ["true"] }),
+      timeoutMs: FAIL_FAST_MS,
+    });
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /--start is for create mode/);
+    assert.deepEqual(readdirSync(run.stateDir), ["process.json"]);
   });
 
   test("an invalid id: exit 2 and nothing created", async (t) => {

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { makeBundle, processSpec, uniqueId } from "../fixtures/bundle.js";
 import { attachOutput, sendControl, writeFifo } from "../helpers/fifo.js";
-import { SHIM_PATH, ShimEnv } from "../helpers/shim.js";
+import { initDiesBeforeStart, runc } from "../helpers/runtime.js";
+import { SHIM_PATH, ShimEnv, type ShimOptions, type ShimRun } from "../helpers/shim.js";
 import { waitForText } from "../helpers/wait.js";
 
 const VALGRIND_EXIT = 99;
@@ -54,6 +55,20 @@ function assertAllClean(logDir: string): number {
   return summaries;
 }
 
+/** The shim's first process under memcheck (the dynamic build), with room for valgrind's slowness. */
+function runUnderValgrind(env: ShimEnv, options: ShimOptions): Promise<ShimRun> {
+  return env.runShim({ ...options, wrapper: valgrind(env.dir), shim: DYNAMIC_SHIM, timeoutMs: 60_000 });
+}
+
+/** Once the long-lived shim is gone: its report, the first process's and every other one are clean. */
+async function assertLifecycleClean(env: ShimEnv, run: ShimRun, execId?: string): Promise<void> {
+  const shimPid = await env.shimPid(execId);
+  await env.waitShimGone(execId, 60_000);
+  await assertClean(env.dir, run.pid, "first process");
+  await assertClean(env.dir, shimPid, "long-lived shim");
+  assertAllClean(env.dir);
+}
+
 describe("shim under valgrind", () => {
   test("create, stdin, output, closestdin, exit: no errors, no definite leaks", async (t) => {
     const env = await ShimEnv.create(t);
@@ -62,12 +77,9 @@ describe("shim under valgrind", () => {
       memoryLimit: 64 * 1024 * 1024,
     });
     t.after(() => bundle.remove());
-    const run = await env.runShim({
+    const run = await runUnderValgrind(env, {
       bundle: bundle.path,
       stdin: true,
-      wrapper: valgrind(env.dir),
-      shim: DYNAMIC_SHIM,
-      timeoutMs: 60_000,
     });
     assert.equal(run.code, 0, run.stderr);
     const stdout = attachOutput(join(env.stateDir, "stdout"));
@@ -78,11 +90,7 @@ describe("shim under valgrind", () => {
     sendControl(env.stateDir, "closestdin");
     const exit = await env.waitExit(undefined, 60_000);
     assert.equal(exit.exit_code, 4);
-    const shimPid = await env.shimPid();
-    await env.waitShimGone(undefined, 60_000);
-    await assertClean(env.dir, run.pid, "first process");
-    await assertClean(env.dir, shimPid, "long-lived shim");
-    assertAllClean(env.dir);
+    await assertLifecycleClean(env, run);
   });
 
   test("terminal with resize: no errors, no definite leaks", async (t) => {
@@ -91,24 +99,17 @@ describe("shim under valgrind", () => {
       'for i in $(seq 200); do s=$(stty size); [ "$s" = "30 100" ] && break; sleep 0.05; done; echo "size=$s"';
     const bundle = await makeBundle({ args: ["sh", "-c", script], terminal: true });
     t.after(() => bundle.remove());
-    const run = await env.runShim({
+    const run = await runUnderValgrind(env, {
       bundle: bundle.path,
       terminal: true,
-      wrapper: valgrind(env.dir),
-      shim: DYNAMIC_SHIM,
-      timeoutMs: 60_000,
     });
     assert.equal(run.code, 0, run.stderr);
     sendControl(env.stateDir, "resize 100 30");
     await env.start();
     const exit = await env.waitExit(undefined, 60_000);
     assert.equal(exit.exit_code, 0);
-    const shimPid = await env.shimPid();
-    await env.waitShimGone(undefined, 60_000);
+    await assertLifecycleClean(env, run);
     assert.match(readFileSync(join(env.stateDir, "log"), "utf8"), /size=30 100/);
-    await assertClean(env.dir, run.pid, "first process");
-    await assertClean(env.dir, shimPid, "long-lived shim");
-    assertAllClean(env.dir);
   });
 
   test("exec with stdin: no errors, no definite leaks", async (t) => {
@@ -119,23 +120,44 @@ describe("shim under valgrind", () => {
     await env.start();
     const execId = uniqueId("exec");
     const spec = processSpec({ args: ["sh", "-c", 'read line; echo "exec got $line"; exit 3'] });
-    const run = await env.runShim({
+    const run = await runUnderValgrind(env, {
       execId,
       process: spec,
       stdin: true,
-      wrapper: valgrind(env.dir),
-      shim: DYNAMIC_SHIM,
-      timeoutMs: 60_000,
     });
     assert.equal(run.code, 0, run.stderr);
     writeFifo(join(env.stateDirOf(execId), "stdin"), "input\n");
     assert.equal((await env.waitExit(execId, 60_000)).exit_code, 3);
-    const shimPid = await env.shimPid(execId);
-    await env.waitShimGone(execId, 60_000);
+    await assertLifecycleClean(env, run, execId);
     assert.match(readFileSync(join(env.stateDirOf(execId), "log"), "utf8"), /exec got input/);
+  });
+
+  test("--start, output, exit: no errors, no definite leaks", async (t) => {
+    const env = await ShimEnv.create(t);
+    const bundle = await makeBundle({ args: ["sh", "-c", "echo started; exit 5"] });
+    t.after(() => bundle.remove());
+    const run = await runUnderValgrind(env, {
+      bundle: bundle.path,
+      start: true,
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal((await env.waitExit(undefined, 60_000)).exit_code, 5);
+    await assertLifecycleClean(env, run);
+    assert.match(readFileSync(join(env.stateDir, "log"), "utf8"), /stdout F started/);
+  });
+
+  test("a --start the runtime refuses: the undo path has no errors, no definite leaks", async (t) => {
+    const env = await ShimEnv.create(t, { runtime: initDiesBeforeStart(runc()) });
+    const bundle = await makeBundle({ args: ["sleep", "1000"] });
+    t.after(() => bundle.remove());
+    const run = await runUnderValgrind(env, {
+      bundle: bundle.path,
+      start: true,
+    });
+    assert.equal(run.code, 1, `exit 1 (the start failed), not ${VALGRIND_EXIT} (memcheck): ${run.stderr}`);
+    assert.match(run.stderr, /runc start .*cannot start a container that has stopped/);
     await assertClean(env.dir, run.pid, "first process");
-    await assertClean(env.dir, shimPid, "long-lived exec shim");
-    assertAllClean(env.dir);
+    assert.ok(assertAllClean(env.dir) >= 2, "reports of the first process and of the shim's child");
   });
 
   test("a create the runtime refuses: the failure path cleans up with no errors, no definite leaks", async (t) => {
@@ -143,11 +165,8 @@ describe("shim under valgrind", () => {
     const bundle = await makeBundle();
     t.after(() => bundle.remove());
     await writeFile(bundle.configPath, "{ not json");
-    const run = await env.runShim({
+    const run = await runUnderValgrind(env, {
       bundle: bundle.path,
-      wrapper: valgrind(env.dir),
-      shim: DYNAMIC_SHIM,
-      timeoutMs: 60_000,
     });
     assert.equal(run.code, 1, `exit 1 (the runtime failed), not ${VALGRIND_EXIT} (memcheck): ${run.stderr}`);
     // The first process reaps the shim's child before it exits, so both reports are complete now.

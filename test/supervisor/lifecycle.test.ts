@@ -3,6 +3,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { makeBundle, uniqueId } from "../fixtures/bundle.js";
+import { processesMentioning } from "../helpers/proc.js";
+import { initDiesBeforeStart, runc, runtimeCommand } from "../helpers/runtime.js";
 import { kindsFor, makeHarness, processGone, testConfig, waitForEvent } from "./harness.js";
 
 describe("supervisor lifecycle (real runc, real shim)", { timeout: 120_000 }, () => {
@@ -53,6 +55,66 @@ describe("supervisor lifecycle (real runc, real shim)", { timeout: 120_000 }, ()
     assert.ok(running.kind === "container-changed" && running.changed.pid === created.pid);
     const exited = h.events.find((e) => e.kind === "container-exited" && e.id === id);
     assert.ok(exited?.kind === "container-exited" && exited.exitCode === 3 && !exited.oomKilled);
+  });
+
+  for (const runtime of ["runc", "crun"]) {
+    test(`RunContainer (${runtime}): the shim starts it; events and StartedAt as CreateContainer + Start`, async (t) => {
+      const h = await makeHarness(t);
+      const bundle = await makeBundle({ args: ["sleep", "100"] });
+      t.after(() => bundle.remove());
+      const id = uniqueId("run");
+      const info = await h.sv.runContainer(id, bundle.path, { runtime });
+      assert.equal(info.status, "running");
+      assert.ok(info.pid > 0 && info.shimPid > 0);
+      const dir = join(h.config.stateDir, "containers", id);
+      const started = JSON.parse(readFileSync(join(dir, "started.json"), "utf8"));
+      assert.equal(info.startedAt, BigInt(started.started_at), "StartedAt is when the shim issued the start");
+      assert.ok(info.startedAt >= info.createdAt);
+      const record = JSON.parse(readFileSync(join(dir, "berthd.json"), "utf8"));
+      assert.equal(record.started, true);
+      assert.equal(record.startedAt, String(info.startedAt));
+      assert.deepEqual(kindsFor(h.events, id), ["container-new", "changed:running"]);
+      const added = h.events.find((e) => e.kind === "container-new" && e.info.id === id);
+      assert.ok(
+        added?.kind === "container-new" && added.info.status === "created" && added.info.pid === info.pid,
+      );
+      const running = h.events.find((e) => e.kind === "container-changed" && e.id === id);
+      assert.ok(running?.kind === "container-changed");
+      assert.deepEqual(running.changed, { status: "running", pid: info.pid, startedAt: info.startedAt });
+      await h.sv.kill(id, "all", 9);
+      assert.equal(await h.sv.wait(id), 137);
+      await h.sv.delete(id);
+    });
+  }
+
+  test("a RunContainer whose runtime start fails: RuntimeFailed in its words, and nothing is left", async (t) => {
+    const dying = initDiesBeforeStart(runc());
+    const h = await makeHarness(t, {
+      runtimes: [...testConfig("").runtimes, { name: "dying", path: dying.path, args: [] }],
+    });
+    const bundle = await makeBundle({ args: ["sleep", "100"] });
+    t.after(() => bundle.remove());
+    const id = uniqueId("nostart");
+    await assert.rejects(h.sv.runContainer(id, bundle.path, { runtime: "dying" }), {
+      code: "RuntimeFailed",
+      message: new RegExp(`^runc start ${id}: cannot start a container that has stopped`),
+    });
+    assert.equal(h.sv.get(id), undefined);
+    assert.deepEqual(kindsFor(h.events, id), [], "no event: the container never existed for clients");
+    assert.equal(existsSync(join(h.config.stateDir, "containers", id)), false, "its dir is gone");
+    const root = join(h.config.stateDir, "runtime", "dying");
+    assert.notEqual(
+      (await runtimeCommand(runc(), root, ["state", id])).code,
+      0,
+      "the runtime knows no such container",
+    );
+    assert.deepEqual(processesMentioning(id), [], "no shim or runtime process left");
+    assert.equal(h.sv.activeStarts, 0, "the start slot is free again");
+    // The id is free again: the same RunContainer with a runtime that works succeeds.
+    assert.equal((await h.sv.runContainer(id, bundle.path, {})).status, "running");
+    await h.sv.kill(id, "all", 9);
+    assert.equal(await h.sv.wait(id), 137);
+    await h.sv.delete(id);
   });
 
   test("the Runtime option picks a configured runtime, with its own --root; SIGTERM: exit 143", async (t) => {

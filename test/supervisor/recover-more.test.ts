@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { makeBundle, uniqueId } from "../fixtures/bundle.js";
+import { runc, runtimeCommand } from "../helpers/runtime.js";
 import { makeHarness } from "./harness.js";
 
 async function until(check: () => boolean, what: string): Promise<void> {
@@ -45,6 +46,37 @@ describe("supervisor: recovery of exec'd processes and of interrupted creates", 
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal(third.events.filter((e) => e.kind === "process-exited").length, 0, "reported once only");
     assert.equal(third.sv.processes(id).find((p) => p.id === "leaves")?.exitCode, 137);
+  });
+
+  test("berthd gone before recording a RunContainer's start: started.json says running, and since when", async (t) => {
+    const first = await makeHarness(t);
+    const bundle = await makeBundle({ args: ["sleep", "100"] });
+    t.after(() => bundle.remove());
+    const [lives, exits] = ["lives", "exits"].map(uniqueId) as [string, string];
+    const livesInfo = await first.sv.runContainer(lives, bundle.path, {});
+    await first.sv.runContainer(exits, bundle.path, {});
+    await first.sv.stop();
+    // As if berthd died right after the shim reported, before apply() wrote berthd.json (no scope
+    // here, so container-added wrote none either); one of them then exits while berthd is down.
+    const containers = join(first.config.stateDir, "containers");
+    for (const id of [lives, exits]) rmSync(join(containers, id, "berthd.json"));
+    const root = join(first.config.stateDir, "runtime", "runc");
+    assert.equal((await runtimeCommand(runc(), root, ["kill", exits, "9"])).code, 0);
+    await until(() => existsSync(join(containers, exits, "exit.json")), "exit.json");
+
+    const second = await first.restart();
+    const startedAt = (id: string) =>
+      BigInt(JSON.parse(readFileSync(join(containers, id, "started.json"), "utf8")).started_at);
+    const recovered = second.sv.get(lives)!;
+    assert.equal(recovered.status, "running");
+    assert.equal(recovered.pid, livesInfo.pid);
+    assert.equal(recovered.startedAt, startedAt(lives));
+    assert.equal(recovered.startedAt, livesInfo.startedAt, "the same StartedAt as before the restart");
+    assert.equal(JSON.parse(readFileSync(join(containers, lives, "berthd.json"), "utf8")).started, true);
+    assert.equal(await second.sv.wait(exits), 137, "the exit from while berthd was down is reported");
+    assert.equal(second.sv.get(exits)?.startedAt, startedAt(exits), "it ran: StartedAt is kept");
+    await second.sv.kill(lives, "all", 9);
+    assert.equal(await second.sv.wait(lives), 137);
   });
 
   test("a create interrupted after request.json (no shim ever ran) is recorded as exit 255, not dropped", async (t) => {

@@ -1,14 +1,16 @@
 // Runs berth-shim (docs/shim.md "Command line") and waits for its first process: exit 0 means the
-// runtime's create (or exec) succeeded and the long-lived shim, no child of ours, now owns the
-// process. Exit 1 carries the runtime's own error on stderr; the shim has removed what it made.
+// runtime's create (or exec; with `start`, create and start) succeeded and the long-lived shim, no
+// child of ours, now owns the process. Exit 1 carries the runtime's own error on stderr; the shim
+// has removed what it made.
 
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { RuntimeFailedError } from "../../common/errors.js";
-import type { LogDriver } from "../../common/types.js";
+import type { LogDriver, Micros } from "../../common/types.js";
 import type { RuntimeClient } from "../runtime/client.js";
 import { readPidFile } from "../state/atomic.js";
 import { FILES } from "../state/layout.js";
+import { readStartedAt } from "../state/started.js";
 import { childEnvironment } from "../systemd/notify.js";
 
 /** How long the runtime's create may take inside the shim before berthd gives up waiting. */
@@ -22,6 +24,8 @@ export interface ShimRequest {
   runtime: RuntimeClient;
   /** Create mode: the bundle the runtime runs. */
   bundle?: string;
+  /** Create mode: the shim runs the runtime's start too (RunContainer), so berthd forks no runtime. */
+  start?: boolean;
   /** Exec mode: the exec id (process.json is already in stateDir). */
   execId?: string;
   terminal: boolean;
@@ -33,6 +37,8 @@ export interface ShimRequest {
 export interface ShimStarted {
   shimPid: number;
   pid: number;
+  /** With `start`: when the shim issued the runtime's start (started.json); else 0n. */
+  startedAt: Micros;
 }
 
 export function shimArgs(request: ShimRequest): string[] {
@@ -41,6 +47,7 @@ export function shimArgs(request: ShimRequest): string[] {
   args.push("--runtime", runtime.runtime.path, "--runtime-root", runtime.root);
   for (const arg of runtime.globalArgs) args.push(`--runtime-arg=${arg}`);
   if (request.bundle !== undefined) args.push("--bundle", request.bundle);
+  if (request.start) args.push("--start");
   if (request.execId !== undefined) args.push("--exec-id", request.execId);
   if (request.terminal) args.push("--terminal");
   if (request.stdin) args.push("--stdin");
@@ -71,7 +78,8 @@ export function launchShim(request: ShimRequest): Promise<ShimStarted> {
         Promise.all([
           readPidFile(join(request.stateDir, FILES.shimPid)),
           readPidFile(join(request.stateDir, FILES.initPid)),
-        ]).then(([shimPid, pid]) => resolve({ shimPid, pid }), reject);
+          request.start ? readStartedAt(request.stateDir) : 0n,
+        ]).then(([shimPid, pid, startedAt]) => resolve({ shimPid, pid, startedAt }), reject);
         return;
       }
       // The shim's message already names the runtime and the step ("runc create ID: ..."), in the

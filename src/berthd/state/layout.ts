@@ -15,6 +15,7 @@ export const FILES = {
   initPid: "init.pid",
   exitFifo: "exit.fifo",
   exitJson: "exit.json",
+  started: "started.json",
   oom: "oom",
   control: "control.fifo",
   stdin: "stdin",

@@ -1,6 +1,7 @@
 // CreateContainer / RunContainer. Everything is validated before anything touches disk; then the
 // container dir, berthd's copy of the bundle and request.json are written, and the shim runs the
-// runtime's create inside a start slot. A refused or failed create leaves nothing behind.
+// runtime's create (RunContainer: and start) inside a start slot. A refused or failed create (or
+// start: the shim undoes it as a failed create) leaves nothing behind.
 
 import { mkdir, rm } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
@@ -17,10 +18,8 @@ import { type ResolvedOptions, validateBundle, validateCreateOptions, validateId
 import { nowMicros } from "./clock.js";
 import { Container } from "./container.js";
 import type { SupervisorCore } from "./core.js";
-import { deleteContainer } from "./delete.js";
 import { watchContainer } from "./exit.js";
 import { placeInScope } from "./shim-scope.js";
-import { startContainer } from "./start.js";
 
 /**
  * The runtime's bundle: the user's config.json with root.path made absolute (the rootfs stays where
@@ -63,14 +62,13 @@ export async function createContainer(
       // request.json is written in the slot, right before the shim runs: a berthd that dies while
       // this create waits for a slot leaves a dir without it, which recovery removes as debris.
       const request = await prepare(core, dir, id, bundle, spec, resolved);
-      container = await launch(core, dir, request);
+      container = await launch(core, dir, request, startToo);
     } catch (error) {
       await rm(dir, { recursive: true, force: true, maxRetries: 3 });
       throw error;
     } finally {
       core.releaseId(id);
     }
-    if (startToo) await startOrRemove(core, container);
     return { ...container.info, labels: { ...container.info.labels } };
   });
 }
@@ -116,8 +114,16 @@ async function prepare(
   return request;
 }
 
-/** Runs the shim (the runtime's create) and adds the container: container-new. */
-async function launch(core: SupervisorCore, dir: string, request: ContainerRequest): Promise<Container> {
+/**
+ * Runs the shim (the runtime's create, and with `start` its start too) and adds the container:
+ * container-new, then with `start` container-started, as CreateContainer + Start() would.
+ */
+async function launch(
+  core: SupervisorCore,
+  dir: string,
+  request: ContainerRequest,
+  start: boolean,
+): Promise<Container> {
   const { id } = request;
   const runtime = core.runtime(request.runtime);
   const started = await launchShim({
@@ -126,6 +132,7 @@ async function launch(core: SupervisorCore, dir: string, request: ContainerReque
     stateDir: dir,
     runtime,
     bundle: core.layout.runtimeBundle(id),
+    start,
     terminal: request.terminal,
     stdin: request.stdin,
     logDriver: request.logDriver,
@@ -140,8 +147,12 @@ async function launch(core: SupervisorCore, dir: string, request: ContainerReque
     { ...INITIAL_RECORD, unit },
   );
   core.apply({ kind: "container-added", container, silent: false });
-  watchContainer(core, container);
   core.log.info(`container ${id}: created (pid ${started.pid}, shim ${started.shimPid}, ${runtime.name})`);
+  if (start) {
+    core.apply({ kind: "container-started", container, startedAt: started.startedAt });
+    core.log.info(`container ${id}: started by its shim, pid ${started.pid}`);
+  }
+  watchContainer(core, container);
   return container;
 }
 
@@ -167,16 +178,4 @@ export function containerInfo(request: ContainerRequest, pid: number, shimPid: n
     logPath: request.logPath,
     autoRemove: request.autoRemove,
   };
-}
-
-/** RunContainer's start: when it fails, the container is removed again, so a failed run leaves nothing. */
-async function startOrRemove(core: SupervisorCore, container: Container): Promise<void> {
-  await container.queue.run(async () => {
-    try {
-      await startContainer(core, container, true);
-    } catch (error) {
-      if (container.info.status === "created") await deleteContainer(core, container);
-      throw error;
-    }
-  });
 }

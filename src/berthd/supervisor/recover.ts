@@ -13,6 +13,7 @@ import { LOST_EXIT_CODE, readExit } from "../state/exit.js";
 import { FILES } from "../state/layout.js";
 import { readRecord, writeRecordSync } from "../state/record.js";
 import { readContainerRequest, readProcessRequest } from "../state/request.js";
+import { readStartedAt } from "../state/started.js";
 import { processScopeName, shimScopeName } from "../systemd/scope.js";
 import { nowMicros } from "./clock.js";
 import { Container, ExecProcess } from "./container.js";
@@ -105,7 +106,7 @@ async function recoverContainer(core: SupervisorCore, id: string): Promise<void>
     });
   } else {
     const shimAlive = isLiveShim(shimPid, id);
-    if (!record.started && shimAlive) await learnStarted(core, container);
+    if (!record.started) await learnStarted(core, container, shimAlive);
     if (shimAlive && record.unit === "" && core.scopes !== undefined) {
       record.unit = await recoverScope(core, shimScopeName(id), shimPid, `berth shim for container ${id}`);
       if (record.unit !== "") writeRecordSync(dir, record);
@@ -127,10 +128,18 @@ async function recoverContainer(core: SupervisorCore, id: string): Promise<void>
 }
 
 /**
- * The record says "created" but the shim lives: berthd may have died between the runtime's start and
- * writing the record, so only here is the runtime asked.
+ * The record says "created": berthd may have died between the runtime's start and writing the record.
+ * A shim run with --start (RunContainer) left started.json once its start succeeded; otherwise, while
+ * the shim lives, only here is the runtime asked.
  */
-async function learnStarted(core: SupervisorCore, container: Container): Promise<void> {
+async function learnStarted(core: SupervisorCore, container: Container, shimAlive: boolean): Promise<void> {
+  const startedAt = await readStartedAt(container.dir);
+  if (startedAt > 0n) {
+    Object.assign(container.record, { started: true, startedAt });
+    writeRecordSync(container.dir, container.record);
+    return;
+  }
+  if (!shimAlive) return;
   try {
     const state = await container.runtime.state(container.id);
     if (state.status !== "running" && state.status !== "paused") return;

@@ -394,7 +394,7 @@ export class Supervisor implements SupervisorApi, SupervisorCore {
   }
 
   startContainer(id: string): Promise<void> {
-    return this.guard(() => this.queued(id, (c) => startOperation(this, c, false)));
+    return this.guard(() => this.queued(id, (c) => startOperation(this, c)));
   }
 
   kill(id: string, whom: KillWhom, signal: number): Promise<void> {

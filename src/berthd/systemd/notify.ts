@@ -107,8 +107,18 @@ export const SERVICE_MANAGER_VARIABLES = [
   "LISTEN_FDNAMES",
 ] as const;
 
-/** A copy of `env` for a child process: without SERVICE_MANAGER_VARIABLES. */
-export function childEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+let ownChildEnvironment: NodeJS.ProcessEnv | undefined;
+
+/**
+ * A copy of `env` for a child process: without SERVICE_MANAGER_VARIABLES. berthd's own (no `env`) is
+ * computed once (and frozen, since every spawn shares it): its environment does not change while it
+ * runs, so a copy per spawn would be work for nothing.
+ */
+export function childEnvironment(env?: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (env === undefined) {
+    ownChildEnvironment ??= Object.freeze(childEnvironment(process.env));
+    return ownChildEnvironment;
+  }
   const copy = { ...env };
   for (const name of SERVICE_MANAGER_VARIABLES) delete copy[name];
   return copy;
