@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, type TestContext, test } from "node:test";
 import { encodeRequest, Launcher, type RunOptions } from "../../src/berthd/shim/launcher.js";
@@ -166,6 +166,38 @@ describe("berth-shim --launcher", { timeout: 60_000 }, () => {
       code: "RuntimeFailed",
       message: "cannot run true: berthd is stopping",
     });
+  });
+
+  test("a berthd that does not read its replies never stalls the launcher: children finish, replies wait", async (t) => {
+    const dir = makeTempDir("launcher-full");
+    t.after(() => dir.remove());
+    const child = spawn(SHIM_PATH, ["--launcher"], { stdio: ["pipe", "pipe", "inherit"] });
+    t.after(() => {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    });
+    child.stdout.pause();
+    // 20 replies of 256 KiB each: far more than the pipe to us holds while nobody reads it.
+    const count = 20;
+    for (let i = 0; i < count; i++) {
+      const script = `head -c 262144 /dev/zero; touch ${join(dir.path, `done-${i}`)}`;
+      child.stdin.write(encodeRequest(i + 1, ["sh", "-c", script], OPTIONS));
+    }
+    const deadline = Date.now() + 20_000;
+    const finished = () =>
+      Array.from({ length: count }, (_, i) => join(dir.path, `done-${i}`)).filter(existsSync);
+    while (finished().length < count && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(finished().length, count, "every child ran to its end while we read nothing");
+    const chunks: Buffer[] = [];
+    child.stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
+    child.stdout.resume();
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    child.stdin.end();
+    assert.equal(await exited, 0);
+    const replies = readReplies(Buffer.concat(chunks));
+    assert.equal(replies.length, count);
+    for (const reply of replies) assert.equal(reply[4].length, 262144);
   });
 
   test("bad framing on its pipes: a bad request is answered and the stream goes on; a bad length ends it", async (t) => {
