@@ -1,7 +1,7 @@
 // Profiles berthd's start path in a systemd sandbox (issue 5, "Profile the start path"): berth
 // installed from the checkout, then N RunContainer calls at concurrency 10, three times over:
 //   1. berthd under `node --cpu-prof`: self time by function and by module (top entries);
-//   2. `strace -f -c` on berthd and everything it forks (shims, runc): syscalls per start;
+//   2. `strace -f -c` on berthd, its launcher and everything they fork (shims, runc): syscalls per start;
 //   3. `strace -f -e trace=execve,clone,clone3,vfork`: processes and execs per start, by program;
 // plus the same process count for `ctr run -d` through containerd for reference. Prints markdown;
 // raw files stay in bench/results/profile-<time>/. The sandbox goes at the end (and on Ctrl-C).
@@ -55,10 +55,14 @@ async function startMany(bus: MessageBus, dir: string, n: number): Promise<numbe
   });
 }
 
-/** Runs strace inside in the background, attached to every thread of berthd; returns a stopper. */
+/**
+ * Runs strace inside in the background, attached to every thread of berthd and of its launcher (which
+ * forks the shims and runc for it); returns a stopper.
+ */
 async function strace(args: string[], output: string): Promise<() => Promise<void>> {
   const pid = await mainPid();
-  const script = `strace ${args.join(" ")} -o ${output} -p ${pid} >/dev/null 2>&1 & echo $!`;
+  const launcher = `$(pgrep -P ${pid} -f -- --launcher | sed 's/^/-p /')`;
+  const script = `strace ${args.join(" ")} -o ${output} -p ${pid} ${launcher} >/dev/null 2>&1 & echo $!`;
   const tracer = (await sandbox.execOk("sh", ["-c", script])).trim();
   await new Promise((done) => setTimeout(done, 1000)); // attached
   return async () => {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "launcher.h"
 #include "shim.h"
 #include "streams.h"
 #include "util.h"
@@ -24,6 +25,7 @@ static const char usage[] =
     "                  (--bundle DIR [--start] | --exec-id EXEC_ID)\n"
     "                  [--runtime-arg ARG]... [--name NAME] [--terminal] [--stdin]\n"
     "                  [--log-driver journald|file|none] [--log-path PATH]\n"
+    "       berth-shim --launcher\n"
     "\n"
     "DESCRIPTION\n"
     "       berth-shim is started by berthd, once for a container's init and once for\n"
@@ -60,6 +62,23 @@ static const char usage[] =
     "       --log-driver D     file (default), journald or none\n"
     "       --log-path PATH    the file driver's file (default STATE/log)\n"
     "       -h, --help         print this page\n"
+    "\n"
+    "LAUNCHER MODE\n"
+    "       berth-shim --launcher is berthd's fork server: berthd starts it once and\n"
+    "       has it run every process it needs (this shim, the runtime's start, kill,\n"
+    "       delete...), so that berthd itself never forks. Requests come on stdin,\n"
+    "       replies go to stdout, in frames of little-endian u32 (docs/shim.md):\n"
+    "         request  length, id, flags (1: capture stdout), timeout ms (0: none),\n"
+    "                  output cap, argc, then argc NUL-terminated strings\n"
+    "         reply    length, id, result (0 exited, 1 signaled, 2 not run),\n"
+    "                  value (exit code, signal or errno), flags (1: timed out),\n"
+    "                  stdout length, stderr length, then the bytes\n"
+    "       Many requests run at once. A child's stdin is /dev/null, its stdout a pipe\n"
+    "       or /dev/null, its stderr a pipe, its environment the launcher's, and it\n"
+    "       has no other fd; past its timeout it is sent SIGKILL. A bad request gets a\n"
+    "       \"not run\" reply; a frame length out of range gets one with id 0, and no\n"
+    "       more requests are read. When stdin ends, the launcher starts nothing\n"
+    "       more and exits once every child it started has been reaped.\n"
     "\n"
     "FILES (in the state dir)\n"
     "       shim.pid      the long-lived shim's pid\n"
@@ -157,6 +176,12 @@ int main(int argc, char **argv) {
    * runtime gets the default back (runtime.c). */
   signal(SIGPIPE, SIG_IGN);
   close_inherited_fds();
+  if (argc > 1 && strcmp(argv[1], "--launcher") == 0) {
+    if (argc == 2)
+      return launcher_main();
+    dprintf(STDERR_FILENO, "berth-shim: --launcher takes no other argument\nTry 'berth-shim --help'.\n");
+    return SHIM_EXIT_USAGE;
+  }
   switch (cli_parse(argc, argv, &cfg, err, sizeof(err))) {
   case CLI_HELP:
     cli_free(&cfg);

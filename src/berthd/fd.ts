@@ -1,5 +1,6 @@
-// What berthd needs from libc on file descriptors that Node does not expose (through koffi): close-on-exec
-// for the fds native modules open without it, a close-on-exec dup, and SO_PEERCRED.
+// What berthd needs from libc that Node does not expose (through koffi): close-on-exec for the fds
+// native modules open without it, a close-on-exec dup, SO_PEERCRED, and mkfifo (a `mkfifo` process
+// would be a fork of berthd, which leaves forking to its launcher: shim/launcher.ts).
 //
 // Node opens its own fds with O_CLOEXEC; usocket (the D-Bus connections' sockets, and the private-socket
 // connections berthd adopts) does not. Every child would inherit such an fd: a shim used to keep
@@ -19,6 +20,8 @@ const SO_PEERCRED = 17;
 
 interface LibC {
   fcntl(fd: number, command: number, argument: number): number;
+  mkfifo(path: string, mode: number): number;
+  strerror(errno: number): string;
   getsockopt(fd: number, level: number, name: number, value: Buffer, length: number[]): number;
 }
 
@@ -29,6 +32,8 @@ function lib(): LibC {
     const handle = koffi.load("libc.so.6");
     libc = {
       fcntl: handle.func("int fcntl(int fd, int cmd, int arg)"),
+      mkfifo: handle.func("int mkfifo(const char *path, uint32_t mode)"),
+      strerror: handle.func("const char *strerror(int errnum)"),
       getsockopt: handle.func(
         "int getsockopt(int fd, int level, int name, _Out_ uint8_t *value, _Inout_ uint32_t *length)",
       ),
@@ -44,6 +49,12 @@ export function markCloseOnExec(fd: number): void {
   if (flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0) {
     throw new Error(`fcntl(${fd}, F_SETFD, FD_CLOEXEC) failed`);
   }
+}
+
+/** Makes a FIFO at `path` with `mode` (less the umask); throws naming the path and libc's reason. */
+export function makeFifo(path: string, mode: number): void {
+  const { mkfifo, strerror } = lib();
+  if (mkfifo(path, mode) < 0) throw new Error(`mkfifo ${path}: ${strerror(koffi.errno())}`);
 }
 
 /** Marks the socket under a dbus-next connection made with fd passing (a usocket) close-on-exec. */

@@ -18,7 +18,7 @@ import { type Bundle, makeBundle, makeTempDir, uniqueId } from "../fixtures/bund
 import { BERTHD_MAIN, startBerthd, type TestBerthd, testConfig } from "../helpers/berthd.js";
 import { callMethod, getProperty, SignalRecorder, startBus, type TestBus } from "../helpers/dbus.js";
 import { startJournalReceiver } from "../helpers/journal.js";
-import { processAlive } from "../helpers/proc.js";
+import { childrenOf, processAlive, processGone } from "../helpers/proc.js";
 
 interface Finished {
   code: number | null;
@@ -200,8 +200,11 @@ describe("berthd on a bus", () => {
       {},
     ]);
     const pid = (await getProperty(client, containerPath(id), CONTAINER_INTERFACE, "Pid")) as number;
+    const launchers = childrenOf(berthd.pid, "--launcher");
+    assert.equal(launchers.length, 1, "berthd runs one launcher");
 
     assert.equal(await berthd.stop(), 0);
+    assert.ok(await processGone(launchers[0]), "the launcher left with berthd");
     const [owned] = await callBusDaemon(client, "NameHasOwner", "s", [BUS_NAME]);
     assert.equal(owned, false);
     assert.ok(processAlive(pid), "the container outlived berthd");
@@ -213,6 +216,14 @@ describe("berthd on a bus", () => {
     await callMethod(client, containerPath(id), CONTAINER_INTERFACE, "Kill", "si", ["all", 9]);
     assert.deepEqual(await callMethod(client, containerPath(id), CONTAINER_INTERFACE, "Wait"), [137]);
     await callMethod(client, containerPath(id), CONTAINER_INTERFACE, "Delete");
+  });
+
+  test("a berthd killed with SIGKILL leaves no launcher: it ends on EOF", async () => {
+    const [launcher] = childrenOf(berthd.pid, "--launcher");
+    assert.ok(launcher !== undefined, "berthd runs a launcher");
+    await berthd.kill();
+    assert.ok(await processGone(launcher), "the launcher left after berthd");
+    await berthd.restart();
   });
 });
 

@@ -1,12 +1,15 @@
 // valgrind memcheck over full lifecycles of the shim: no errors and no definite leaks, in the first
-// process and in the long-lived shim (valgrind follows the fork; the runtime it execs runs natively).
+// process and in the long-lived shim (valgrind follows the fork; the runtime it execs runs natively),
+// and over the launcher mode serving good and bad requests.
 
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { makeBundle, processSpec, uniqueId } from "../fixtures/bundle.js";
+import { encodeRequest } from "../../src/berthd/shim/launcher.js";
+import { makeBundle, makeTempDir, processSpec, uniqueId } from "../fixtures/bundle.js";
 import { attachOutput, sendControl, writeFifo } from "../helpers/fifo.js";
 import { initDiesBeforeStart, runc } from "../helpers/runtime.js";
 import { SHIM_PATH, ShimEnv, type ShimOptions, type ShimRun } from "../helpers/shim.js";
@@ -172,5 +175,40 @@ describe("shim under valgrind", () => {
     // The first process reaps the shim's child before it exits, so both reports are complete now.
     await assertClean(env.dir, run.pid, "first process");
     assert.ok(assertAllClean(env.dir) >= 2, "reports of the first process and of the shim's child");
+  });
+
+  test("the launcher: runs, a failing exec, a timeout, a bad request and a bad frame: no errors, no definite leaks", async (t) => {
+    const logs = makeTempDir("valgrind-launcher");
+    t.after(() => logs.remove());
+    const options = { stdout: true, timeoutMs: 10_000, maxOutput: 100 };
+    const badArgc = encodeRequest(4, ["true"], options);
+    badArgc.writeUInt32LE(0, 20);
+    const badFrame = Buffer.alloc(4);
+    const requests = Buffer.concat([
+      encodeRequest(1, ["sh", "-c", "echo out; echo err >&2; head -c 1000 /dev/zero; exit 3"], options),
+      encodeRequest(2, ["/nonexistent"], options),
+      encodeRequest(3, ["sleep", "30"], { ...options, timeoutMs: 200 }),
+      badArgc,
+      badFrame, // length 0: the launcher reads no more and exits once sleep is reaped
+    ]);
+    const child = spawn(
+      valgrind(logs.path)[0],
+      [...valgrind(logs.path).slice(1), DYNAMIC_SHIM, "--launcher"],
+      {
+        stdio: ["pipe", "pipe", "inherit"],
+      },
+    );
+    const replies: Buffer[] = [];
+    child.stdout.on("data", (chunk: Buffer) => replies.push(chunk));
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    child.stdin.write(requests);
+    assert.equal(await exited, 0, "the launcher exited 0, and memcheck found nothing");
+    const data = Buffer.concat(replies);
+    let count = 0;
+    for (let at = 0; at < data.length; at += 4 + data.readUInt32LE(at)) count++;
+    assert.equal(count, 5, "four replies and the bad frame's");
+    // The launcher's, and the child whose exec failed (valgrind runs a vfork as a fork, so that child
+    // ends under it).
+    assert.ok(assertAllClean(logs.path) >= 1, "the launcher's report was read");
   });
 });

@@ -16,6 +16,8 @@ import { makeTempDir } from "../fixtures/temp.js";
 import { crun, runc } from "../helpers/runtime.js";
 import { SHIM_PATH } from "../helpers/shim.js";
 
+export { processGone } from "../helpers/proc.js";
+
 export interface Harness {
   sv: Supervisor;
   config: BerthdConfig;
@@ -150,18 +152,4 @@ export function kindsFor(events: SupervisorEvent[], id: string): string[] {
   return events
     .filter((e) => ("id" in e && e.id === id) || ("info" in e && e.info.id === id))
     .map((e) => (e.kind === "container-changed" ? `changed:${e.changed.status ?? "-"}` : e.kind));
-}
-
-/** True once `pid` no longer exists (or is a zombie), polling for up to `timeoutMs`. */
-export async function processGone(pid: number, timeoutMs = 5_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      if (/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"))) return true;
-    } catch {
-      return true;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return false;
 }

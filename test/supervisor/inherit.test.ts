@@ -1,12 +1,10 @@
 import assert from "node:assert/strict";
-import { closeSync, openSync, readdirSync, readlinkSync } from "node:fs";
+import { readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import koffi from "koffi";
 import { makeBundle, makeTempDir, uniqueId } from "../fixtures/bundle.js";
+import { openInheritable } from "../helpers/proc.js";
 import { makeHarness } from "./harness.js";
-
-const F_SETFD = 2;
 
 describe("supervisor: what a shim inherits", { timeout: 60_000 }, () => {
   test("no fd of berthd leaks into a shim, even one opened without O_CLOEXEC (as native modules do)", async (t) => {
@@ -14,14 +12,7 @@ describe("supervisor: what a shim inherits", { timeout: 60_000 }, () => {
     const dir = makeTempDir("leak");
     t.after(() => dir.remove());
     const marker = join(dir.path, "leak-marker");
-    const fd = openSync(marker, "w");
-    t.after(() => closeSync(fd));
-    const fcntl = koffi.load("libc.so.6").func("int fcntl(int fd, int cmd, int arg)") as (
-      fd: number,
-      cmd: number,
-      arg: number,
-    ) => number;
-    assert.equal(fcntl(fd, F_SETFD, 0), 0, "the marker fd is now inheritable");
+    openInheritable(t, marker);
     const bundle = await makeBundle({ args: ["sleep", "100"] });
     t.after(() => bundle.remove());
     const id = uniqueId("inherit");

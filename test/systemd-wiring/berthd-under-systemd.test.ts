@@ -70,6 +70,31 @@ async function oomScoreAdj(pid: number): Promise<number> {
   return Number((await sandbox.execOk("cat", [`/proc/${pid}/oom_score_adj`])).trim());
 }
 
+/**
+ * Waits until berthd.service's cgroup (sub-cgroups included) holds berthd and its launcher only:
+ * "pid ppid cmdline" lines of every other process when it does not in time. A launcher of a killed
+ * berthd may stay a moment, until the shims it started have reported.
+ */
+async function othersInService(mainPid: string, cgroup: string, timeoutMs = 15_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const procs = await sandbox.execOk("sh", [
+      "-c",
+      `for p in $(cat /sys/fs/cgroup/systemd${cgroup}/cgroup.procs; ` +
+        `find /sys/fs/cgroup/systemd${cgroup} -mindepth 2 -name cgroup.procs -exec cat {} +); do ` +
+        `echo "$p $(cut -d' ' -f4 /proc/$p/stat 2>/dev/null) $(cat /proc/$p/cmdline 2>/dev/null | tr '\\0' ' ')"; ` +
+        "done; true",
+    ]);
+    const others = procs
+      .trim()
+      .split("\n")
+      .filter((line) => line !== "" && !line.startsWith(`${mainPid} `))
+      .filter((line) => !(line.split(" ")[1] === mainPid && line.includes("berth-shim --launcher")));
+    if (others.length === 0 || Date.now() > deadline) return others;
+    await new Promise((done) => setTimeout(done, 200));
+  }
+}
+
 async function journal(): Promise<string> {
   return (await sandbox.exec("journalctl", ["-u", "berthd", "--no-pager", "-o", "cat"])).stdout;
 }
@@ -268,11 +293,11 @@ for (const how of ["systemctl restart", "SIGKILL"] as const) {
     bus.disconnect();
     bus = await connectBus(sandbox.busAddress);
     const { MainPID, ControlGroup } = await show("berthd.service", "MainPID", "ControlGroup");
-    const procs = await sandbox.execOk("sh", [
-      "-c",
-      `cat /sys/fs/cgroup/systemd${ControlGroup}/cgroup.procs; find /sys/fs/cgroup/systemd${ControlGroup} -mindepth 2 -name cgroup.procs -exec cat {} +`,
-    ]);
-    assert.deepEqual(procs.trim().split("\n").filter(Boolean), [MainPID], "only berthd is in berthd.service");
+    assert.deepEqual(
+      await othersInService(MainPID, ControlGroup),
+      [],
+      "only berthd and its launcher are in berthd.service",
+    );
     const [list] = (await callMethod(bus, MANAGER_PATH, MANAGER_INTERFACE, "ListContainers")) as [
       [string, string, number, string][],
     ];

@@ -1,11 +1,10 @@
 // The OCI runtime's command line (runc's, which crun shares) for everything berthd does directly:
 // start, kill, pause, resume, delete, state. Create and exec run inside the shim instead.
-// Always execFile (never a shell), always a timeout, and a failure carries the runtime's own words.
+// Always an argv run by berthd's launcher (never a shell), always a timeout, and a failure carries the runtime's own words.
 
-import { execFile } from "node:child_process";
 import { RuntimeFailedError } from "../../common/errors.js";
 import type { CgroupDriver, RuntimeConfig } from "../../common/types.js";
-import { childEnvironment } from "../systemd/notify.js";
+import type { Launcher } from "../shim/launcher.js";
 import { runtimeGlobalArgs } from "./flavour.js";
 
 export const RUNTIME_TIMEOUT_MS = 30_000;
@@ -32,6 +31,8 @@ export class RuntimeClient {
     readonly runtime: RuntimeConfig,
     readonly root: string,
     cgroupDriver: CgroupDriver,
+    /** Runs the runtime here, and the shim (launch.ts): berthd never forks itself. */
+    readonly launcher: Launcher,
   ) {
     this.globalArgs = runtimeGlobalArgs(runtime, cgroupDriver);
   }
@@ -40,24 +41,22 @@ export class RuntimeClient {
     return this.runtime.name;
   }
 
-  private run(args: string[]): Promise<string> {
-    const argv = ["--root", this.root, ...this.globalArgs, ...args];
-    return new Promise((resolve, reject) => {
-      execFile(
-        this.runtime.path,
-        argv,
-        // Without the service manager's variables: `runc start` with NOTIFY_SOCKET would wait for the
-        // container's READY=1, which never comes.
-        { timeout: RUNTIME_TIMEOUT_MS, encoding: "utf8", maxBuffer: 8 << 20, env: childEnvironment() },
-        (error, stdout, stderr) => {
-          if (error === null) return resolve(stdout);
-          const why = error.killed
-            ? `timed out after ${RUNTIME_TIMEOUT_MS / 1000} s`
-            : runtimeErrorText(stderr) || error.message;
-          reject(new RuntimeFailedError(`${this.runtime.name} ${args[0]} failed: ${why}`));
-        },
-      );
-    });
+  private async run(args: string[]): Promise<string> {
+    const argv = [this.runtime.path, "--root", this.root, ...this.globalArgs, ...args];
+    const failed = (why: string) => new RuntimeFailedError(`${this.runtime.name} ${args[0]} failed: ${why}`);
+    // The launcher's environment has none of the service manager's variables: `runc start` with
+    // NOTIFY_SOCKET would wait for the container's READY=1, which never comes.
+    const result = await this.launcher
+      .run(argv, { stdout: true, timeoutMs: RUNTIME_TIMEOUT_MS, maxOutput: 8 << 20 })
+      .catch((error: Error) => {
+        throw failed(error.message);
+      });
+    if (result.code === 0) return result.stdout;
+    throw failed(
+      result.timedOut
+        ? `timed out after ${RUNTIME_TIMEOUT_MS / 1000} s`
+        : runtimeErrorText(result.stderr) || `exited ${result.code ?? result.signal}`,
+    );
   }
 
   async start(id: string): Promise<void> {

@@ -8,17 +8,14 @@
 // everything, then EOF. Read ends nobody took are released EARLY_OUTPUT_KEEP_MS after the shim is
 // gone, or when the process is deleted, so an exec nobody attaches to does not pin fds for ever.
 
-import { execFile } from "node:child_process";
 import { closeSync, constants, openSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
+import { makeFifo } from "../fd.js";
 import { FILES } from "../state/layout.js";
 import { type OutputFds, openOutput } from "./stdio.js";
 
 /** How long an exited process's unclaimed output stays available to a first OpenStdio. */
 export const EARLY_OUTPUT_KEEP_MS = 60_000;
-
-const run = promisify(execFile);
 
 export class EarlyOutput {
   private readers: OutputFds | undefined;
@@ -28,9 +25,9 @@ export class EarlyOutput {
   private constructor() {}
 
   /** Makes `stateDir`'s stdout and stderr FIFOs (Node has no mkfifo) and opens their held ends. */
-  static async open(stateDir: string): Promise<EarlyOutput> {
+  static open(stateDir: string): EarlyOutput {
     const paths = [join(stateDir, FILES.stdout), join(stateDir, FILES.stderr)] as const;
-    await run("mkfifo", ["-m", "600", "--", ...paths]);
+    for (const path of paths) makeFifo(path, 0o600);
     const early = new EarlyOutput();
     const holdWriter = (path: string) => {
       early.writers.push(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));

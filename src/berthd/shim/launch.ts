@@ -3,7 +3,6 @@
 // child of ours, now owns the process. Exit 1 carries the runtime's own error on stderr; the shim
 // has removed what it made.
 
-import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { RuntimeFailedError } from "../../common/errors.js";
 import type { LogDriver, Micros } from "../../common/types.js";
@@ -11,7 +10,6 @@ import type { RuntimeClient } from "../runtime/client.js";
 import { readPidFile } from "../state/atomic.js";
 import { FILES } from "../state/layout.js";
 import { readStartedAt } from "../state/started.js";
-import { childEnvironment } from "../systemd/notify.js";
 
 /** How long the runtime's create may take inside the shim before berthd gives up waiting. */
 export const SHIM_CREATE_TIMEOUT_MS = 60_000;
@@ -56,41 +54,28 @@ export function shimArgs(request: ShimRequest): string[] {
   return args;
 }
 
-export function launchShim(request: ShimRequest): Promise<ShimStarted> {
-  return new Promise((resolve, reject) => {
-    let stderr = "";
-    const child = spawn(request.shimPath, shimArgs(request), {
-      stdio: ["ignore", "ignore", "pipe"],
-      // Never NOTIFY_SOCKET, WATCHDOG_*, LISTEN_*: a runc that sees NOTIFY_SOCKET waits for the
-      // container's own READY=1 (docs/systemd.md).
-      env: childEnvironment(),
-      timeout: SHIM_CREATE_TIMEOUT_MS,
+export async function launchShim(request: ShimRequest): Promise<ShimStarted> {
+  // The launcher's environment never has NOTIFY_SOCKET, WATCHDOG_*, LISTEN_*: a runc that sees
+  // NOTIFY_SOCKET waits for the container's own READY=1 (docs/systemd.md).
+  const options = { stdout: false, timeoutMs: SHIM_CREATE_TIMEOUT_MS, maxOutput: MAX_STDERR };
+  const { code, signal, stderr } = await request.runtime.launcher
+    .run([request.shimPath, ...shimArgs(request)], options)
+    .catch((error: Error) => {
+      throw new RuntimeFailedError(`cannot run the shim ${request.shimPath}: ${error.message}`);
     });
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (chunk: string) => {
-      if (stderr.length < MAX_STDERR) stderr += chunk;
-    });
-    child.on("error", (error) => {
-      reject(new RuntimeFailedError(`cannot run the shim ${request.shimPath}: ${error.message}`));
-    });
-    child.on("close", (code, signal) => {
-      if (code === 0) {
-        Promise.all([
-          readPidFile(join(request.stateDir, FILES.shimPid)),
-          readPidFile(join(request.stateDir, FILES.initPid)),
-          request.start ? readStartedAt(request.stateDir) : 0n,
-        ]).then(([shimPid, pid, startedAt]) => resolve({ shimPid, pid, startedAt }), reject);
-        return;
-      }
-      // The shim's message already names the runtime and the step ("runc create ID: ..."), in the
-      // runtime's own words; only a silent failure needs words of ours.
-      const said = stderr.trim().replace(/^berth-shim:\s*/gm, "");
-      const step = request.execId ? "exec" : "create";
-      reject(
-        new RuntimeFailedError(
-          said || `${request.runtime.name} ${step} failed: the shim exited ${code ?? signal}`,
-        ),
-      );
-    });
-  });
+  if (code === 0) {
+    const [shimPid, pid, startedAt] = await Promise.all([
+      readPidFile(join(request.stateDir, FILES.shimPid)),
+      readPidFile(join(request.stateDir, FILES.initPid)),
+      request.start ? readStartedAt(request.stateDir) : 0n,
+    ]);
+    return { shimPid, pid, startedAt };
+  }
+  // The shim's message already names the runtime and the step ("runc create ID: ..."), in the
+  // runtime's own words; only a silent failure needs words of ours.
+  const said = stderr.trim().replace(/^berth-shim:\s*/gm, "");
+  const step = request.execId ? "exec" : "create";
+  throw new RuntimeFailedError(
+    said || `${request.runtime.name} ${step} failed: the shim exited ${code ?? signal}`,
+  );
 }

@@ -83,7 +83,7 @@ export async function execProcess(
     await writeJsonAtomic(join(dir, FILES.process), await processSpec(core, container, spec));
     await writeRequest(dir, request);
     // Before the shim: the process may write (and exit) before the caller's OpenStdio.
-    early = await EarlyOutput.open(dir);
+    early = EarlyOutput.open(dir);
     const started = await launchShim({
       shimPath: core.config.shimPath,
       id: container.id,

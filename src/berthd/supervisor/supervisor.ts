@@ -25,6 +25,7 @@ import type {
 } from "../../common/types.js";
 import { RuntimeClient } from "../runtime/client.js";
 import { sendControl } from "../shim/control.js";
+import { Launcher } from "../shim/launcher.js";
 import { openStdio } from "../shim/stdio.js";
 import { StateLayout } from "../state/layout.js";
 import { writeRecordSync } from "../state/record.js";
@@ -80,6 +81,8 @@ function copyInfo(info: ContainerInfo): ContainerInfo {
 export class Supervisor implements SupervisorApi, SupervisorCore {
   readonly layout: StateLayout;
   readonly limiter: StartLimiter;
+  /** Runs the shim and the runtime for every runtime client (berthd's only fork is the launcher's). */
+  private readonly launcher: Launcher;
   private readonly containers = new Map<string, Container>();
   /** Ids whose create is in flight: taken, but no container to operate on yet. */
   private readonly creating = new Set<string>();
@@ -99,6 +102,7 @@ export class Supervisor implements SupervisorApi, SupervisorCore {
     readonly scopes: Scopes | undefined = undefined,
   ) {
     this.layout = new StateLayout(currentConfig.stateDir);
+    this.launcher = new Launcher(currentConfig.shimPath);
     this.limiter = new StartLimiter(currentConfig.maxConcurrentStarts, (counts) =>
       this.emit({ kind: "manager-changed", changed: counts }),
     );
@@ -108,6 +112,8 @@ export class Supervisor implements SupervisorApi, SupervisorCore {
 
   /** Recovery from the state dir (see recover.ts); the container's Start() is startContainer(). */
   async start(): Promise<void> {
+    // First, while berthd is at its smallest: recovery already runs the runtime.
+    this.launcher.start();
     await recoverContainers(this);
     this.log.info(`supervisor: ${this.containers.size} container(s) recovered from ${this.config.stateDir}`);
   }
@@ -121,6 +127,7 @@ export class Supervisor implements SupervisorApi, SupervisorCore {
 
   async stop(): Promise<void> {
     for (const container of this.containers.values()) container.closeWatches();
+    await this.launcher.stop();
   }
 
   onEvent(listener: (event: SupervisorEvent) => void): void {
@@ -149,7 +156,12 @@ export class Supervisor implements SupervisorApi, SupervisorCore {
     if (client === undefined) {
       const runtime = this.config.runtimes.find((r) => r.name === name);
       if (runtime === undefined) throw new Error(`runtime "${name}" is not configured`);
-      client = new RuntimeClient(runtime, this.layout.runtimeRoot(name), this.config.cgroupDriver);
+      client = new RuntimeClient(
+        runtime,
+        this.layout.runtimeRoot(name),
+        this.config.cgroupDriver,
+        this.launcher,
+      );
       this.runtimes.set(name, client);
     }
     return client;
