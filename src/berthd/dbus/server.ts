@@ -177,14 +177,16 @@ export class ApiServer {
 
   /** Applies `changed` to an exported object's cached info and emits what changed. */
   private update(path: string, changed: object): void {
-    const binding = this.registry.get(path)?.bindings[0];
-    if (binding === undefined) {
+    const object = this.registry.get(path);
+    const binding = object?.bindings[0];
+    if (object === undefined || binding === undefined) {
       this.log.warn(`event for ${path}, which is not exported; ignored`);
       return;
     }
     const target = binding.target as ContainerTarget | ProcessTarget;
     const before = this.snapshot(binding);
     target.info = { ...target.info, ...changed } as typeof target.info;
+    this.dispatcher.changed(object);
     this.emitChanges(path, binding, before);
   }
 
