@@ -202,10 +202,13 @@ export class ApiServer {
         this.update(containerPath(event.id), event.changed);
         break;
       case "container-exited": {
-        const path = containerPath(event.id);
+        // The properties come with the container-changed that follows at once: one PropertiesChanged.
         const { exitCode, exitedAt, oomKilled } = event;
-        this.emit(path, containerVtable.interface, "Exited", "itb", [exitCode, exitedAt, oomKilled]);
-        this.update(path, { exitCode, exitedAt, oomKilled });
+        this.emit(containerPath(event.id), containerVtable.interface, "Exited", "itb", [
+          exitCode,
+          exitedAt,
+          oomKilled,
+        ]);
         break;
       }
       case "container-oom":
@@ -228,9 +231,7 @@ export class ApiServer {
         break;
       case "process-exited": {
         const path = processPath(event.containerId, event.id);
-        const { exitCode, exitedAt } = event;
-        this.emit(path, processVtable.interface, "Exited", "it", [exitCode, exitedAt]);
-        this.update(path, { exitCode, exitedAt });
+        this.emit(path, processVtable.interface, "Exited", "it", [event.exitCode, event.exitedAt]);
         break;
       }
       case "process-removed":
