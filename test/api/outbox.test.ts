@@ -66,6 +66,15 @@ describe("outbox", () => {
     assert.equal(writes.length, 2, "nothing left to flush");
   });
 
+  test("stopBatching writes what is queued at once, and every later message as it is sent", () => {
+    const { outbox, writes } = recorder();
+    outbox.send(signal("Queued"));
+    outbox.stopBatching();
+    assert.equal(writes.length, 1, "the queue is written before the socket closes");
+    outbox.send(signal("Late reply"));
+    assert.equal(writes.length, 2, "written without waiting for the turn to end");
+  });
+
   test("a message that cannot be marshalled throws to its sender and is not queued", async () => {
     const { outbox, writes } = recorder();
     assert.throws(() => outbox.send(signal("Bad", "u", [-1])), /not an integer/);

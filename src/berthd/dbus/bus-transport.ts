@@ -47,9 +47,11 @@ export class BusTransport implements SignalSink {
     this.bus.addMethodHandler(this.handler);
   }
 
+  /** Takes no more calls; replies to calls in flight are written at once (berthd disconnects soon). */
   stop(): void {
     if (this.handler !== undefined) this.bus.removeMethodHandler(this.handler);
     this.handler = undefined;
+    this.outbox.stopBatching();
   }
 
   emitSignal(path: string, iface: string, member: string, signature: string, body: unknown[]): void {

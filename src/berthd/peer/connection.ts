@@ -90,6 +90,7 @@ export class PeerConnection {
 
   close(): void {
     if (this.gone) return;
+    this.outbox.stopBatching();
     this.gone = true;
     this.ready = false;
     this.stream.destroy();
