@@ -101,11 +101,13 @@ export interface BerthdConfig {
 export type SupervisorEvent =
   | { kind: "container-new"; info: ContainerInfo }
   | { kind: "container-changed"; id: string; changed: Partial<ContainerInfo> }
+  /** The Exited signal; the container-changed that follows at once carries the new properties. */
   | { kind: "container-exited"; id: string; exitCode: number; exitedAt: Micros; oomKilled: boolean }
   | { kind: "container-oom"; id: string }
   | { kind: "container-removed"; id: string }
   | { kind: "process-new"; info: ProcessInfo }
   | { kind: "process-changed"; containerId: string; id: string; changed: Partial<ProcessInfo> }
+  /** As container-exited: process-changed follows with the properties. */
   | { kind: "process-exited"; containerId: string; id: string; exitCode: number; exitedAt: Micros }
   | { kind: "process-removed"; containerId: string; id: string }
   | {

@@ -21,14 +21,23 @@ const ALLOW_USER_INTERACTION = 1;
 /** An interactive authorization can wait on a person typing a password. */
 const POLKIT_TIMEOUT_MS = 120_000;
 
+/** Callers whose uid is remembered (the oldest is forgotten first). */
+const UID_CACHE_SIZE = 1024;
+
 export class BusAuthorizer {
+  /**
+   * Unique name → uid. A bus never reuses a unique name and a connection's uid never changes, so
+   * asking the bus once per caller is enough (it was one more round trip on every RunContainer).
+   */
+  private readonly uids = new Map<string, number>();
+
   constructor(
     private readonly bus: MessageBus,
     private readonly log: Logger,
   ) {}
 
   async authorize(sender: string, interactive: boolean): Promise<void> {
-    const [uid] = (await callBusDaemon(this.bus, "GetConnectionUnixUser", "s", [sender])) as [number];
+    const uid = await this.uidOf(sender);
     if (uid === 0) return;
     let reply: Message | null;
     try {
@@ -66,5 +75,14 @@ export class BusAuthorizer {
       );
     }
     throw new AccessDeniedError(`uid ${uid} is not authorized to manage containers (${POLKIT_ACTION})`);
+  }
+
+  private async uidOf(sender: string): Promise<number> {
+    const known = this.uids.get(sender);
+    if (known !== undefined) return known;
+    const [uid] = (await callBusDaemon(this.bus, "GetConnectionUnixUser", "s", [sender])) as [number];
+    if (this.uids.size >= UID_CACHE_SIZE) this.uids.delete(this.uids.keys().next().value as string);
+    this.uids.set(sender, uid);
+    return uid;
   }
 }

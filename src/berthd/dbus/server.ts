@@ -177,14 +177,16 @@ export class ApiServer {
 
   /** Applies `changed` to an exported object's cached info and emits what changed. */
   private update(path: string, changed: object): void {
-    const binding = this.registry.get(path)?.bindings[0];
-    if (binding === undefined) {
+    const object = this.registry.get(path);
+    const binding = object?.bindings[0];
+    if (object === undefined || binding === undefined) {
       this.log.warn(`event for ${path}, which is not exported; ignored`);
       return;
     }
     const target = binding.target as ContainerTarget | ProcessTarget;
     const before = this.snapshot(binding);
     target.info = { ...target.info, ...changed } as typeof target.info;
+    this.dispatcher.changed(object);
     this.emitChanges(path, binding, before);
   }
 
@@ -200,10 +202,13 @@ export class ApiServer {
         this.update(containerPath(event.id), event.changed);
         break;
       case "container-exited": {
-        const path = containerPath(event.id);
+        // The properties come with the container-changed that follows at once: one PropertiesChanged.
         const { exitCode, exitedAt, oomKilled } = event;
-        this.emit(path, containerVtable.interface, "Exited", "itb", [exitCode, exitedAt, oomKilled]);
-        this.update(path, { exitCode, exitedAt, oomKilled });
+        this.emit(containerPath(event.id), containerVtable.interface, "Exited", "itb", [
+          exitCode,
+          exitedAt,
+          oomKilled,
+        ]);
         break;
       }
       case "container-oom":
@@ -226,9 +231,7 @@ export class ApiServer {
         break;
       case "process-exited": {
         const path = processPath(event.containerId, event.id);
-        const { exitCode, exitedAt } = event;
-        this.emit(path, processVtable.interface, "Exited", "it", [exitCode, exitedAt]);
-        this.update(path, { exitCode, exitedAt });
+        this.emit(path, processVtable.interface, "Exited", "it", [event.exitCode, event.exitedAt]);
         break;
       }
       case "process-removed":

@@ -9,13 +9,14 @@ import type { Duplex } from "node:stream";
 import { Message, MessageType } from "../../common/bus.js";
 import { BUS_NAME } from "../../common/bus-path.js";
 import { AccessDeniedError } from "../../common/errors.js";
+import { Outbox } from "../dbus/outbox.js";
 import { protocolError, toReplyError } from "../dbus/reply-error.js";
 import type { ApiServer } from "../dbus/server.js";
 import type { PeerCredentials } from "../fd.js";
 import type { Logger } from "../log.js";
 import { authenticate } from "./auth.js";
 import { MatchRuleError, matches, parseMatchRule, type SignalFields } from "./match-rule.js";
-import { marshal, readMessages } from "./wire.js";
+import { readMessages } from "./wire.js";
 
 /** berthd's unique name on its own socket (a bus would have given it one). */
 export const SERVER_UNIQUE_NAME = ":1.0";
@@ -37,6 +38,11 @@ export class PeerConnection {
   private readonly rules: Array<{ text: string; rule: Map<string, string> }> = [];
   private ready = false;
   private gone = false;
+  private readonly outbox = new Outbox(
+    (data, fds, written) =>
+      this.stream.write({ data, fds: fds.length > 0 ? fds : undefined, callback: written }),
+    (error) => this.log.debug(`private socket ${this.uniqueName}: ${error.message}`),
+  );
 
   constructor(
     private readonly stream: Duplex,
@@ -84,6 +90,7 @@ export class PeerConnection {
 
   close(): void {
     if (this.gone) return;
+    this.outbox.stopBatching();
     this.gone = true;
     this.ready = false;
     this.stream.destroy();
@@ -115,9 +122,8 @@ export class PeerConnection {
     message.serial = this.serial++;
     message.sender = sender;
     if (message.type !== MessageType.SIGNAL) message.destination = this.uniqueName;
-    const { data, fds: named } = marshal(message);
     // fds stay open until the socket has sent them; then our copies are closed.
-    this.stream.write({ data, fds: named.length > 0 ? named : undefined, callback: () => closeAll(fds) });
+    this.outbox.send(message, () => closeAll(fds));
   }
 
   private onMessage(message: Message): void {

@@ -1,6 +1,6 @@
-// dbus-next's wire format (its marshaller and stream parser), used directly: a peer-to-peer server has
-// no bus connection object to do it. These are CommonJS internals of dbus-next 0.10.2, loaded with
-// require and typed here to exactly what is used.
+// Reading D-Bus messages with dbus-next's stream parser, used directly: a peer-to-peer server has no
+// bus connection object to do it. These are CommonJS internals of dbus-next 0.10.2, loaded with
+// require and typed here to exactly what is used. Writing is berthd's own (../dbus/marshal.ts).
 
 import { createRequire } from "node:module";
 import type { Readable } from "node:stream";
@@ -21,7 +21,6 @@ interface MessageModule {
 
 interface CompatModule {
   messageToJsFmt(raw: RawMessage): object;
-  marshallMessage(message: Message): [Buffer, number[]];
 }
 
 const require = createRequire(import.meta.url);
@@ -48,10 +47,4 @@ export function readMessages(
     },
     { negotiateUnixFd: true },
   );
-}
-
-/** The message's bytes and the fds its `h` values name (the caller sends them with SCM_RIGHTS). */
-export function marshal(message: Message): { data: Buffer; fds: number[] } {
-  const [data, fds] = compat.marshallMessage(message);
-  return { data, fds };
 }
