@@ -127,7 +127,7 @@ async function main(): Promise<void> {
       sandbox,
       "berthd.service",
       "cpu-prof",
-      `[Service]\nExecStart=\nExecStart=/usr/bin/node --cpu-prof --cpu-prof-dir=${profDir} ${CHECKOUT}/dist/src/berthd/main.js\n`,
+      `[Service]\nExecStart=\nExecStart=/usr/bin/node --cpu-prof --cpu-prof-dir=${profDir} ${CHECKOUT}/dist/berthd.mjs\n`,
     );
     await sandbox.execOk("systemctl", ["start", "berthd.service"]);
     const dir = join(sandbox.sharedDir, "bundles");
