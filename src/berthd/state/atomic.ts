@@ -41,7 +41,8 @@ export function writeJsonAtomicSync(path: string, value: unknown): void {
 // The readers are synchronous: the state files are a few hundred bytes on tmpfs (/run), read in µs,
 // where fs/promises' readFile makes four thread-pool round trips (open, fstat, read, close) per file;
 // a restart reads five files per container before READY=1. A missing file (exit.json of a running
-// container) is looked for with existsSync first: a thrown ENOENT costs ≈ 40 µs, the check ≈ 2.
+// container) is looked for with existsSync first: a thrown ENOENT (an Error with its stack) costs
+// several times the check.
 
 /** The parsed JSON file, or undefined when it does not exist. Other errors (bad JSON, EACCES) throw. */
 export function readJsonIfExists(path: string): unknown {
