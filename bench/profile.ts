@@ -99,7 +99,10 @@ const START_STEPS = [
   ["ServiceStatus.ready (READY=1)", "ready"],
 ] as const;
 
-/** ms from the profile's start to the first sample with each step's function on the stack (and the last). */
+/**
+ * ms from the profile's start to the first sample with each step's function on the stack, and to the
+ * last one of recovery ("start" also names other functions, so only recovery's end is unambiguous).
+ */
 function startSteps(profile: Profile): string[][] {
   const parent = new Map<number, ProfileNode>();
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
@@ -116,7 +119,10 @@ function startSteps(profile: Profile): string[][] {
     }
   });
   const ms = (t: number | undefined) => (t === undefined ? "" : fmt((t - profile.startTime) / 1000, 0));
-  return START_STEPS.map(([what, fn]) => [what, ms(first.get(fn)), ms(last.get(fn))]);
+  return [
+    ...START_STEPS.map(([what, fn]) => [what, ms(first.get(fn))]),
+    ["recoverContainers, last sample", ms(last.get("recoverContainers"))],
+  ].sort((a, b) => Number(a[1]) - Number(b[1]));
 }
 
 function summarizeProfile(profile: Profile) {
@@ -179,7 +185,7 @@ async function profileRestart(bus: MessageBus, dir: string, profDir: string, res
   const summary = summarizeProfile(profile);
   const out = [
     `### berthd restart with ${N} running containers under --cpu-prof (systemctl restart: ${took.trim()} ms)\n`,
-    table(["step (first sample of)", ">from ms", ">to ms"], startSteps(profile)),
+    table(["step (first sample of)", ">ms"], startSteps(profile)),
     "",
     table(["function", ">% self"], summary.fn),
     "",
