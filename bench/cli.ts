@@ -1,8 +1,9 @@
 // berthctl start-up (issue 5, "berthctl start-up overhead as small as Node allows"): wall time of
 // berthctl commands against a real berthd on a private bus (no systemd needed), next to `node -e 0`
 // (the floor for any Node program) and `ctr --help` when containerd's ctr is installed. Runs every
-// variant in turn, REPS times, and prints medians of wall time and of CPU time (GNU time). Extra berthctl entry files (e.g. a bundle) can be
-// compared with the built one:
+// variant in turn, REPS times, and prints medians of wall time and of CPU time (GNU time). The tsc
+// output (dist/src/berthctl/main.js) and the bundle that is installed (dist/berthctl.mjs) are
+// measured; extra berthctl entry files (e.g. an older build) can be compared with them:
 //
 //   node dist/bench/cli.js [reps=15] [entry.js ...]
 
@@ -14,7 +15,11 @@ import { callMethod } from "../test/helpers/dbus.js";
 import { fmt, median, ratio, run, table } from "./lib.js";
 
 const reps = Number(process.argv[2] ?? 15);
-const entries = [join(CHECKOUT, "dist/src/berthctl/main.js"), ...process.argv.slice(3)];
+const entries = [
+  join(CHECKOUT, "dist/src/berthctl/main.js"),
+  join(CHECKOUT, "dist/berthctl.mjs"),
+  ...process.argv.slice(3),
+];
 
 const berthd = await startBerthd();
 const bundle = await makeBundle({ args: ["sleep", "600"] });

@@ -5,8 +5,12 @@
 //   3. `strace -f -e trace=execve,clone,clone3,vfork`: processes and execs per start, by program;
 // plus the same process count for `ctr run -d` through containerd for reference. Prints markdown;
 // raw files stay in bench/results/profile-<time>/. The sandbox goes at the end (and on Ctrl-C).
+// With --restart, instead: N containers started, then one `systemctl restart berthd` with the new
+// berthd under `node --cpu-prof`: when each step of its start began (module loading until
+// Daemon.start, the scopes' connection, recovery, the name, READY=1) and self time by function.
 //
 //   npm run build && node dist/bench/profile.js [N=50]
+//   npm run build && node dist/bench/profile.js --restart [N=500]
 
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -19,7 +23,8 @@ import { CHECKOUT, Sandbox } from "../test/sandbox/sandbox.js";
 import { dropIn, installBerth } from "../test/systemd/install.js";
 import { fmt, pool, table } from "./lib.js";
 
-const N = Number(process.argv[2] ?? 50);
+const RESTART = process.argv.includes("--restart");
+const N = Number(process.argv.slice(2).find((arg) => /^\d+$/.test(arg)) ?? (RESTART ? 500 : 50));
 const sandbox = new Sandbox();
 let counter = 0;
 
@@ -78,14 +83,53 @@ interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount: number;
+  children?: number[];
 }
 
-function summarizeProfile(profile: {
+interface Profile {
   nodes: ProfileNode[];
   startTime: number;
   endTime: number;
   samples: number[];
-}) {
+  timeDeltas: number[];
+}
+
+/** Steps of berthd's start, by the function whose first sample marks it (daemon.ts, supervisor.ts). */
+const START_STEPS = [
+  ["Daemon.start (modules loaded)", "start"],
+  ["connectScopes", "connectScopes"],
+  ["recoverContainers", "recoverContainers"],
+  ["claimBusName", "claimBusName"],
+  ["ServiceStatus.ready (READY=1)", "ready"],
+] as const;
+
+/**
+ * ms from the profile's start to the first sample with each step's function on the stack, and to the
+ * last one of recovery ("start" also names other functions, so only recovery's end is unambiguous).
+ */
+function startSteps(profile: Profile): string[][] {
+  const parent = new Map<number, ProfileNode>();
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node);
+  const first = new Map<string, number>();
+  const last = new Map<string, number>();
+  let at = profile.startTime;
+  profile.samples.forEach((id, i) => {
+    at += profile.timeDeltas[i] ?? 0;
+    for (let node = byId.get(id); node !== undefined; node = parent.get(node.id)) {
+      const name = node.callFrame.functionName;
+      if (!first.has(name)) first.set(name, at);
+      last.set(name, at);
+    }
+  });
+  const ms = (t: number | undefined) => (t === undefined ? "" : fmt((t - profile.startTime) / 1000, 0));
+  return [
+    ...START_STEPS.map(([what, fn]) => [what, ms(first.get(fn))]),
+    ["recoverContainers, last sample", ms(last.get("recoverContainers"))],
+  ].sort((a, b) => Number(a[1]) - Number(b[1]));
+}
+
+function summarizeProfile(profile: Profile) {
   const total = profile.samples.length;
   const byFunction = new Map<string, number>();
   const byModule = new Map<string, number>();
@@ -118,6 +162,43 @@ function summarizeProfile(profile: {
   };
 }
 
+/** From the next start on, berthd (the bundle, as installed) runs under --cpu-prof. */
+function profileBerthd(profDir: string): Promise<void> {
+  return dropIn(
+    sandbox,
+    "berthd.service",
+    "cpu-prof",
+    `[Service]\nExecStart=\nExecStart=/usr/bin/node --cpu-prof --cpu-prof-dir=${profDir} ${CHECKOUT}/dist/berthd.mjs\n`,
+  );
+}
+
+/** `systemctl restart berthd` with N containers running, the new berthd under --cpu-prof. */
+async function profileRestart(bus: MessageBus, dir: string, profDir: string, results: string): Promise<void> {
+  say(`starting ${N} containers`);
+  await startMany(bus, dir, N);
+  await profileBerthd(profDir);
+  say("restarting berthd under --cpu-prof");
+  const took = await sandbox.execOk("sh", [
+    "-c",
+    "a=$(date +%s%N); systemctl restart berthd.service; b=$(date +%s%N); echo $(( (b - a) / 1000000 ))",
+  ]);
+  await sandbox.execOk("systemctl", ["stop", "berthd.service"]); // writes the profile
+  const [profFile] = (await readdir(profDir)).filter((f) => f.endsWith(".cpuprofile"));
+  const profile = JSON.parse(await readFile(join(profDir, profFile!), "utf8")) as Profile;
+  await writeFile(join(results, "berthd-restart.cpuprofile"), JSON.stringify(profile));
+  const summary = summarizeProfile(profile);
+  const out = [
+    `### berthd restart with ${N} running containers under --cpu-prof (systemctl restart: ${took.trim()} ms)\n`,
+    table(["step (first sample of)", ">ms"], startSteps(profile)),
+    "",
+    table(["function", ">% self"], summary.fn),
+    "",
+  ].join("\n");
+  process.stdout.write(out);
+  await writeFile(join(results, "profile.md"), out);
+  say(`raw files in ${results}`);
+}
+
 async function main(): Promise<void> {
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const results = join(CHECKOUT, "bench/results", `profile-${stamp}`);
@@ -127,16 +208,16 @@ async function main(): Promise<void> {
     await installBerth(sandbox, "checkout");
     const profDir = join(sandbox.sharedDir, "cpuprof");
     await mkdir(profDir, { recursive: true });
-    await dropIn(
-      sandbox,
-      "berthd.service",
-      "cpu-prof",
-      `[Service]\nExecStart=\nExecStart=/usr/bin/node --cpu-prof --cpu-prof-dir=${profDir} ${CHECKOUT}/dist/src/berthd/main.js\n`,
-    );
+    if (!RESTART) await profileBerthd(profDir);
     await sandbox.execOk("systemctl", ["start", "berthd.service"]);
     const dir = join(sandbox.sharedDir, "bundles");
     await populateRootfs(join(dir, "rootfs"));
     const bus = await connectBus(sandbox.busAddress);
+    if (RESTART) {
+      await profileRestart(bus, dir, profDir, results);
+      bus.disconnect();
+      return;
+    }
     const out: string[] = [];
     const print = (text = "") => {
       out.push(text);

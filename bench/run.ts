@@ -55,17 +55,6 @@ function machine(): string {
   ].join("\n");
 }
 
-/** Runs a command on the host; throws unless it exits 0. */
-function runHost(cmd: string, args: string[], cwd: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, stdio: ["ignore", "inherit", "inherit"] });
-    child.on("error", reject);
-    child.on("exit", (code) =>
-      code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")}: exit ${code}`)),
-    );
-  });
-}
-
 function spawnText(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: "utf8" });
 }
@@ -144,13 +133,16 @@ async function main(): Promise<number> {
     const tree = join(sandbox.sharedDir, `berth-${version}`);
     await cp(join(CHECKOUT, "dist/bench"), join(tree, "dist/bench"), { recursive: true });
     await cp(join(CHECKOUT, "dist/test"), join(tree, "dist/test"), { recursive: true });
-    const bundle = join(tree, "dist/berthctl.mjs");
-    await runHost(process.execPath, [join(CHECKOUT, "src/berthctl/bundle.mjs"), bundle], tree);
     await sandbox.execOk("systemctl", ["start", "berthd.service"], { timeoutMs: 60_000 });
     const out = join(sandbox.sharedDir, "results.json");
     result = await runInside(
       sandbox,
-      { ...env, BENCH_DIR: join(sandbox.sharedDir, "bench"), BENCH_OUT: out, BENCH_BERTHCTL_BUNDLE: bundle },
+      {
+        ...env,
+        BENCH_DIR: join(sandbox.sharedDir, "bench"),
+        BENCH_OUT: out,
+        BENCH_BERTHCTL_UNBUNDLED: join(tree, "dist/src/berthctl/main.js"),
+      },
       timeoutMs,
       tree,
     );

@@ -64,11 +64,13 @@ root="$work/root"
 lib="$root/usr/lib/berth"
 mkdir -p "$lib" "$root/DEBIAN"
 
-# 1. berthd and berthctl: src/ compiled on its own (no tests, no source maps).
-say "compiling src/ (tsc)"
+# 1. berthd and berthctl: src/ compiled on its own (no tests, no source maps), then bundled into
+#    dist/berthd.mjs and dist/berthctl.mjs, which the launchers run. dist/src stays for runtimes.mjs.
+say "compiling src/ (tsc) and bundling (esbuild)"
 "$checkout/node_modules/.bin/tsc" -p "$here/tsconfig.json" --outDir "$work/tsc"
 mkdir -p "$lib/dist"
 cp -a "$work/tsc/src" "$lib/dist/src"
+node "$checkout/scripts/bundle.mjs" --from "$work/tsc" --out "$lib/dist" 2>&1 | sed 's/^/package: /' >&2
 
 # 2. The shim, from a copy of its sources; stripped (it is not linked against anything berth ships).
 say "compiling berth-shim"
@@ -175,7 +177,7 @@ process.stdout.write(`${out.join("\n")}\n`);
 EOF
 commit=$(git -C "$checkout" rev-parse --short HEAD 2>/dev/null || echo unknown)
 # The package is built from the working tree: say so when it differs from the commit.
-if [ -n "$(git -C "$checkout" status --porcelain --untracked-files=no -- src shim systemd dbus packaging \
+if [ -n "$(git -C "$checkout" status --porcelain --untracked-files=no -- src scripts/bundle.mjs shim systemd dbus packaging \
 	README.md docs package.json package-lock.json 2>/dev/null)" ]; then
 	commit="$commit (with uncommitted changes)"
 	say "note: building from a working tree with uncommitted changes"

@@ -1,9 +1,10 @@
 // berthd's wiring: config → logger → systemd scopes → supervisor → bus → private socket. The order is
-// the design's: take the socket-activated fds, connect for shim scopes (when systemd manages the host),
-// recover state (supervisor.start), export every object, only then claim org.berth.Supervisor1 (queueing
-// for it while a previous berthd lets go), serve the peer-to-peer socket, deliver the events that
-// happened while berthd was down, then tell the service manager READY=1. Stopping releases the name,
-// lets running operations finish (bounded) and leaves containers running.
+// the design's: take the socket-activated fds, connect for shim scopes (when systemd manages the host)
+// while the API's bus connection is being made, recover state (supervisor.start), export every object
+// on that connection, only then claim org.berth.Supervisor1 (queueing for it while a previous berthd
+// lets go), serve the peer-to-peer socket, deliver the events that happened while berthd was down,
+// then tell the service manager READY=1. Stopping releases the name, lets running operations finish
+// (bounded) and leaves containers running.
 
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -104,16 +105,28 @@ export class Daemon {
       `starting: state dir ${config.stateDir}, runtimes ${config.runtimes.map((r) => r.name).join(", ")} ` +
         `(default ${config.defaultRuntime}), shim ${config.shimPath}, cgroup driver ${config.cgroupDriver}`,
     );
+    // The API's connection is made while the scopes' connection is made and recovery runs (nothing
+    // is exported on it before the name is claimed): its round trips are off the restart's path.
+    // Marked close-on-exec at once: recovery may run the runtime.
+    const connecting = connectBus(this.options.busAddress).then((bus) => {
+      markBusCloseOnExec(bus);
+      return bus;
+    });
+    connecting.catch(() => undefined); // awaited below; a failure must not be unhandled meanwhile
     // Before recovery: it may have to move a shim that never got its scope.
     const systemd = await connectScopes(this.log);
     this.systemd = systemd;
     const supervisor = new Supervisor(config, this.log, systemd?.scopes);
     this.supervisor = supervisor;
     this.concreteSupervisor = supervisor;
-    await supervisor.start();
+    try {
+      await supervisor.start();
+    } catch (error) {
+      void connecting.then((bus) => bus.disconnect()); // stop() knows only this.bus
+      throw error;
+    }
 
-    const bus = await connectBus(this.options.busAddress);
-    markBusCloseOnExec(bus);
+    const bus = await connecting;
     this.bus = bus;
     onDisconnect(bus, (reason) => {
       this.busLost = true;

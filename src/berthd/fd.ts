@@ -1,6 +1,7 @@
 // What berthd needs from libc that Node does not expose (through koffi): close-on-exec for the fds
-// native modules open without it, a close-on-exec dup, SO_PEERCRED, and mkfifo (a `mkfifo` process
-// would be a fork of berthd, which leaves forking to its launcher: shim/launcher.ts).
+// native modules open without it, a close-on-exec dup, SO_PEERCRED, a non-blocking read that reports
+// "nothing yet" without an exception, and mkfifo (a `mkfifo` process would be a fork of berthd, which
+// leaves forking to its launcher: shim/launcher.ts).
 //
 // Node opens its own fds with O_CLOEXEC; usocket (the D-Bus connections' sockets, and the private-socket
 // connections berthd adopts) does not. Every child would inherit such an fd: a shim used to keep
@@ -17,12 +18,14 @@ const F_SETFD = 2;
 const FD_CLOEXEC = 1;
 const SOL_SOCKET = 1;
 const SO_PEERCRED = 17;
+const EAGAIN = 11;
 
 interface LibC {
   fcntl(fd: number, command: number, argument: number): number;
   mkfifo(path: string, mode: number): number;
   strerror(errno: number): string;
   getsockopt(fd: number, level: number, name: number, value: Buffer, length: number[]): number;
+  read(fd: number, buffer: Buffer, count: number): number;
 }
 
 let libc: LibC | undefined;
@@ -37,6 +40,7 @@ function lib(): LibC {
       getsockopt: handle.func(
         "int getsockopt(int fd, int level, int name, _Out_ uint8_t *value, _Inout_ uint32_t *length)",
       ),
+      read: handle.func("long read(int fd, _Out_ uint8_t *buffer, size_t count)"),
     };
   }
   return libc;
@@ -72,6 +76,19 @@ export function dupFd(fd: number): number {
   const copy = lib().fcntl(fd, F_DUPFD_CLOEXEC, 3);
   if (copy < 0) throw new Error(`fcntl(${fd}, F_DUPFD_CLOEXEC) failed`);
   return copy;
+}
+
+/**
+ * One read(2) of at most a byte from a non-blocking fd: 1 (data), 0 (end of file) or -1 (nothing
+ * yet: EAGAIN); throws on other errors. fs.readSync throws on EAGAIN, and that exception costs ≈ 50×
+ * this call: a restart checks every shim's exit.fifo so (shim/exit-watch.ts).
+ */
+export function readByte(fd: number): number {
+  const count = lib().read(fd, Buffer.alloc(1), 1);
+  if (count >= 0) return count;
+  const errno = koffi.errno();
+  if (errno === EAGAIN) return -1;
+  throw new Error(`read(${fd}) failed: errno ${errno}`);
 }
 
 export interface PeerCredentials {

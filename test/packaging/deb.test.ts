@@ -184,6 +184,11 @@ test("the .deb puts every file at its place, with honest dependencies and checks
     ["/usr/lib/berth/package.json", "-rw-r--r--"],
     ["/usr/lib/berth/dist/src/berthd/main.js", "-rwxr-xr-x"],
     ["/usr/lib/berth/dist/src/berthctl/main.js", "-rwxr-xr-x"],
+    // The launchers run the bundles (scripts/bundle.mjs); their maps come along for stack traces.
+    ["/usr/lib/berth/dist/berthd.mjs", "-rwxr-xr-x"],
+    ["/usr/lib/berth/dist/berthd.mjs.map", "-rw-r--r--"],
+    ["/usr/lib/berth/dist/berthctl.mjs", "-rwxr-xr-x"],
+    ["/usr/lib/berth/dist/berthctl.mjs.map", "-rw-r--r--"],
     ["/usr/bin/berthctl", "-rwxr-xr-x"],
     ["/lib/systemd/system/berthd.service", "-rw-r--r--"],
     ["/lib/systemd/system/berthd.socket", "-rw-r--r--"],
@@ -345,7 +350,7 @@ test("systemctl start berthd: berthd.service becomes active (Type=notify: berthd
   const status = await sandbox.exec("systemctl", ["status", "--no-pager", "berthd.service"]);
   assert.equal(status.code, 0, status.stdout);
   assert.match(status.stdout, /TriggeredBy: .*berthd\.socket/);
-  assert.match(status.stdout, /\/usr\/bin\/node \/usr\/lib\/berth\/dist\/src\/berthd\/main\.js/);
+  assert.match(status.stdout, /\/usr\/bin\/node \/usr\/lib\/berth\/dist\/berthd\.mjs/);
 });
 
 test("berthctl runs containers; busctl tree and systemctl status show them", async () => {

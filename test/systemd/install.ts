@@ -12,7 +12,8 @@
 //   dir), then `apt-get install` it offline inside the sandbox; the package's postinst enables and
 //   starts berthd.socket.
 // - checkout: the shipped units, D-Bus and polkit files copied to /etc and /usr/share, with
-//   /usr/lib/berth/berthd and /usr/bin/berthctl launching the checkout's dist/ (npm run build first).
+//   /usr/lib/berth/berthd and /usr/bin/berthctl launching the checkout's bundles, dist/berthd.mjs and
+//   dist/berthctl.mjs, as the package's launchers do (npm run build first).
 //
 // The upgrade is a different build of the same code with another version string: the .deb repacked
 // with its version (control and /usr/lib/berth/package.json) changed and installed over the first
@@ -57,6 +58,9 @@ export const SYSTEM_BUS = "unix:path=/run/dbus/system_bus_socket";
 
 /** Tools packaging/build.sh needs beyond what ensure-deps.sh installs (package dpkg-dev). */
 const PACKAGING_TOOLS = ["dpkg-deb", "dpkg-shlibdeps", "dpkg-architecture", "strip"];
+
+/** What scripts/bundle.mjs makes in dist/ (npm run build): the launchers run the .mjs files. */
+const BUNDLES = ["berthd.mjs", "berthd.mjs.map", "berthctl.mjs", "berthctl.mjs.map"];
 
 function onPath(tool: string): boolean {
   return (process.env.PATH ?? "/usr/bin:/bin")
@@ -107,6 +111,7 @@ export async function upgradeBerth(
   const tree = join(sandbox.sharedDir, `berth-${version}`);
   await mkdir(join(tree, "shim"), { recursive: true });
   await cp(join(CHECKOUT, "dist/src"), join(tree, "dist/src"), { recursive: true });
+  for (const file of BUNDLES) await cp(join(CHECKOUT, "dist", file), join(tree, "dist", file));
   await cp(join(CHECKOUT, "shim/berth-shim"), join(tree, "shim/berth-shim"));
   await symlink(join(CHECKOUT, "node_modules"), join(tree, "node_modules"));
   const pkg = JSON.parse(await readFile(join(CHECKOUT, "package.json"), "utf8")) as Record<string, unknown>;
@@ -127,6 +132,7 @@ export async function dropIn(sandbox: System, unit: string, name: string, text: 
 /** Files packaging/build.sh reads: the cache key. */
 const PACKED = [
   "src",
+  "scripts/bundle.mjs",
   "shim",
   "systemd",
   "dbus",
@@ -281,8 +287,9 @@ const CHECKOUT_FILES: [string, string][] = [
 ];
 
 async function installFromCheckout(sandbox: System): Promise<void> {
-  if (!existsSync(join(CHECKOUT, "dist/src/berthd/main.js"))) {
-    throw new Error("install: dist/src/berthd/main.js is missing: npm run build first");
+  const missing = BUNDLES.filter((file) => !existsSync(join(CHECKOUT, "dist", file)));
+  if (missing.length > 0) {
+    throw new Error(`install: dist/${missing.join(", dist/")} missing: npm run build first`);
   }
   for (const [from, to] of CHECKOUT_FILES) {
     await sandbox.execOk("install", ["-D", "-m", "0644", join(CHECKOUT, from), to]);
@@ -300,9 +307,9 @@ async function installFromCheckout(sandbox: System): Promise<void> {
   await sandbox.execOk("systemctl", ["enable", "--now", "berthd.socket"]);
 }
 
-/** /usr/lib/berth/berthd and /usr/bin/berthctl running the tree at `root` (a checkout or a copy). */
+/** /usr/lib/berth/berthd and /usr/bin/berthctl running the bundles of the tree at `root` (a checkout or a copy). */
 async function writeLaunchers(sandbox: System, root: string): Promise<void> {
-  const launcher = (main: string) => `#!/bin/sh\nexec /usr/bin/node ${root}/dist/src/${main}/main.js "$@"\n`;
+  const launcher = (main: string) => `#!/bin/sh\nexec /usr/bin/node ${root}/dist/${main}.mjs "$@"\n`;
   await sandbox.execOk("mkdir", ["-p", "/usr/lib/berth"]);
   await sandbox.execOk("sh", ["-c", "cat >/usr/lib/berth/berthd && chmod 755 /usr/lib/berth/berthd"], {
     input: launcher("berthd"),

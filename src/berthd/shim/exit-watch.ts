@@ -2,9 +2,10 @@
 // sees EOF exactly when the shim is gone (or at once, if it already is). fs.watch cannot see that;
 // a non-blocking read end wrapped in a net.Socket can.
 
-import { closeSync, constants, openSync, readSync } from "node:fs";
+import { closeSync, constants, openSync } from "node:fs";
 import { Socket } from "node:net";
 import { join } from "node:path";
+import { readByte } from "../fd.js";
 import { FILES } from "../state/layout.js";
 
 /**
@@ -12,12 +13,7 @@ import { FILES } from "../state/layout.js";
  * and gone (a shim that died while berthd was down would never be seen); a read says EOF at once.
  */
 function writerPresent(fd: number): boolean {
-  try {
-    return readSync(fd, Buffer.alloc(1)) !== 0;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EAGAIN") return true;
-    throw error;
-  }
+  return readByte(fd) !== 0;
 }
 
 export class ExitWatch {

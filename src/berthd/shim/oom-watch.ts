@@ -1,13 +1,17 @@
 // Watches a container's state dir for the shim's `oom` file ({"count":N,"last_at":µs}, rewritten by
 // rename on every OOM event) and reports each increase of the count once.
 
-import { type FSWatcher, readFileSync, watch } from "node:fs";
+import { existsSync, type FSWatcher, readFileSync, watch } from "node:fs";
 import { join } from "node:path";
 import { FILES } from "../state/layout.js";
 
 function readCount(dir: string): number {
+  const path = join(dir, FILES.oom);
+  // Usually there is none (no OOM yet): existsSync is cheaper than a thrown ENOENT, once per container
+  // at every restart.
+  if (!existsSync(path)) return 0;
   try {
-    const parsed = JSON.parse(readFileSync(join(dir, FILES.oom), "utf8")) as { count?: unknown };
+    const parsed = JSON.parse(readFileSync(path, "utf8")) as { count?: unknown };
     return typeof parsed.count === "number" ? parsed.count : 0;
   } catch {
     return 0;

@@ -23,8 +23,8 @@ function int(value: unknown): number {
   return typeof value === "number" && Number.isInteger(value) ? value : 0;
 }
 
-export async function readExit(dir: string): Promise<ExitStatus | undefined> {
-  const raw = (await readJsonIfExists(join(dir, FILES.exitJson))) as Record<string, unknown> | undefined;
+export function readExit(dir: string): ExitStatus | undefined {
+  const raw = readJsonIfExists(join(dir, FILES.exitJson)) as Record<string, unknown> | undefined;
   if (raw === undefined) return undefined;
   const at = raw.exited_at;
   return {

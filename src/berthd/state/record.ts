@@ -31,8 +31,8 @@ export function writeRecordSync(dir: string, record: StateRecord): void {
 }
 
 /** The record, or the initial one when berthd never wrote one (it crashed before the first change). */
-export async function readRecord(dir: string): Promise<StateRecord> {
-  const raw = (await readJsonIfExists(join(dir, FILES.record))) as Record<string, unknown> | undefined;
+export function readRecord(dir: string): StateRecord {
+  const raw = readJsonIfExists(join(dir, FILES.record)) as Record<string, unknown> | undefined;
   if (raw === undefined) return { ...INITIAL_RECORD };
   return {
     started: raw.started === true,

@@ -46,16 +46,16 @@ function micros(raw: Record<string, unknown>, key: string): Micros {
   throw new Error(`${FILES.request}: "${key}" is not a timestamp`);
 }
 
-async function readRaw(dir: string): Promise<Record<string, unknown> | undefined> {
-  const raw = await readJsonIfExists(join(dir, FILES.request));
+function readRaw(dir: string): Record<string, unknown> | undefined {
+  const raw = readJsonIfExists(join(dir, FILES.request));
   if (raw === undefined) return undefined;
   if (typeof raw !== "object" || raw === null) throw new Error(`${FILES.request} is not a JSON object`);
   return raw as Record<string, unknown>;
 }
 
 /** The container's request, or undefined when the dir has none (a create that crashed early). */
-export async function readContainerRequest(dir: string): Promise<ContainerRequest | undefined> {
-  const raw = await readRaw(dir);
+export function readContainerRequest(dir: string): ContainerRequest | undefined {
+  const raw = readRaw(dir);
   if (raw === undefined) return undefined;
   const labels = field<Record<string, unknown>>(raw, "labels", "object", {});
   return {
@@ -72,8 +72,8 @@ export async function readContainerRequest(dir: string): Promise<ContainerReques
   };
 }
 
-export async function readProcessRequest(dir: string): Promise<ProcessRequest | undefined> {
-  const raw = await readRaw(dir);
+export function readProcessRequest(dir: string): ProcessRequest | undefined {
+  const raw = readRaw(dir);
   if (raw === undefined) return undefined;
   return {
     containerId: field(raw, "containerId", "string"),

@@ -57,14 +57,14 @@ export async function settleLostShim(core: SupervisorCore, container: Container)
     if (!isNotFound(error)) core.log.warn(`container ${container.id}: ${(error as Error).message}`);
   }
   await writeLostExit(container.dir, container.info.pid, nowMicros());
-  return (await readExit(container.dir))!;
+  return readExit(container.dir)!;
 }
 
 async function containerShimGone(core: SupervisorCore, container: Container): Promise<void> {
   if (!core.current(container) || container.deleting || container.record.exitReported) return;
   container.oomWatch?.check();
   container.oomWatch?.close();
-  const exit = (await readExit(container.dir)) ?? (await settleLostShim(core, container));
+  const exit = readExit(container.dir) ?? (await settleLostShim(core, container));
   core.log.info(`container ${container.id}: exited with code ${exit.exitCode}${exitDetail(exit)}`);
   core.apply({ kind: "container-exited", container, exit });
   if (container.request.autoRemove) await deleteContainer(core, container);
@@ -92,7 +92,7 @@ async function processShimGone(
 ): Promise<void> {
   const current = core.current(container) && container.processes.get(process.info.id) === process;
   if (!current || process.record.exitReported) return;
-  let exit = await readExit(process.dir);
+  let exit = readExit(process.dir);
   if (exit === undefined) {
     core.log.error(
       `container ${container.id} process ${process.info.id}: its shim died without recording an exit; ` +
@@ -100,7 +100,7 @@ async function processShimGone(
     );
     killQuietly(process.info.pid);
     await writeLostExit(process.dir, process.info.pid, nowMicros());
-    exit = (await readExit(process.dir))!;
+    exit = readExit(process.dir)!;
   }
   core.log.info(
     `container ${container.id} process ${process.info.id}: exited with code ${exit.exitCode}${exitDetail(exit)}`,
