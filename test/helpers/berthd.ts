@@ -15,15 +15,25 @@
 // Options: `config` replaces the generated TOML (see testConfig()), `bus` shares a bus you started,
 // `env` adds variables, `args` adds command-line arguments. berthd.exited() waits for it to exit by
 // itself; berthd.stop() sends SIGTERM; berthd.reload() sends SIGHUP.
+//
+// A describe() block whose tests share one berthd calls sharedBerthd() in its body instead (see there).
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import { callBusDaemon, connectBus, type MessageBus } from "../../src/common/bus.js";
-import { BUS_NAME } from "../../src/common/bus-path.js";
+import {
+  BUS_NAME,
+  CONTAINER_INTERFACE,
+  containerPath,
+  MANAGER_INTERFACE,
+  MANAGER_PATH,
+} from "../../src/common/bus-path.js";
+import { type Bundle, makeBundle, type SpecOptions } from "../fixtures/bundle.js";
 import { makeTempDir, type TempDir } from "../fixtures/temp.js";
-import { startBus, type TestBus } from "./dbus.js";
+import { callMethod, SignalRecorder, startBus, type TestBus } from "./dbus.js";
 import { crun, runc } from "./runtime.js";
 
 /** The checkout root (from dist/test/helpers/). */
@@ -315,4 +325,79 @@ export async function startBerthd(options: BerthdOptions = {}): Promise<TestBert
     throw error;
   }
   return handle;
+}
+
+/** The berthd, client, signal record and bundles a describe() block's tests share (see sharedBerthd()). */
+export interface SharedBerthd {
+  readonly berthd: TestBerthd;
+  /** berthd.address: the bus address, for berthctl, busctl and gdbus. */
+  readonly address: string;
+  /** A client connected in before(). */
+  readonly client: MessageBus;
+  /** Every signal berthd emitted since before(). */
+  readonly signals: SignalRecorder;
+  /** A new bundle, removed in after(). */
+  bundle(options: SpecOptions): Promise<Bundle>;
+  /** A Manager method's reply body. */
+  manager(member: string, signature?: string, body?: unknown[]): Promise<unknown[]>;
+  /** A container's method's reply body. */
+  container(id: string, member: string, signature?: string, body?: unknown[]): Promise<unknown[]>;
+}
+
+/**
+ * Registers before() and after() hooks on the describe() block it is called in: before() starts berthd
+ * (with `options()`, read then, so it may name a bus an earlier hook started) and a client recording
+ * signals; after() runs even when a test or before() failed, and stops berthd, its bus, clients and
+ * every container and shim (berthd.cleanup()), then removes the bundles made through bundle().
+ *
+ *   describe("…", () => {
+ *     const daemon = sharedBerthd();
+ *     test("…", async () => {
+ *       const bundle = await daemon.bundle({ args: ["sleep", "60"] });
+ *       await daemon.manager("RunContainer", "ssa{sv}", [uniqueId("x"), bundle.path, {}]);
+ *       await daemon.signals.waitFor((s) => s.member === "ContainerNew");
+ *     });
+ *   });
+ */
+export function sharedBerthd(options: () => BerthdOptions = () => ({})): SharedBerthd {
+  let berthd: TestBerthd | undefined;
+  let client: MessageBus | undefined;
+  let signals: SignalRecorder | undefined;
+  const bundles: Bundle[] = [];
+  before(async () => {
+    berthd = await startBerthd(options());
+    client = await berthd.connect();
+    signals = await SignalRecorder.start(client);
+  });
+  after(async () => {
+    await berthd?.cleanup();
+    for (const made of bundles.splice(0)) await made.remove();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error("sharedBerthd: used outside a test (before() has not run)");
+    return value;
+  };
+  return {
+    get berthd() {
+      return started(berthd);
+    },
+    get address() {
+      return started(berthd).address;
+    },
+    get client() {
+      return started(client);
+    },
+    get signals() {
+      return started(signals);
+    },
+    async bundle(spec) {
+      const made = await makeBundle(spec);
+      bundles.push(made);
+      return made;
+    },
+    manager: (member, signature = "", body = []) =>
+      callMethod(started(client), MANAGER_PATH, MANAGER_INTERFACE, member, signature, body),
+    container: (id, member, signature = "", body = []) =>
+      callMethod(started(client), containerPath(id), CONTAINER_INTERFACE, member, signature, body),
+  };
 }
