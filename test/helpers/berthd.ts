@@ -347,8 +347,9 @@ export interface SharedBerthd {
 /**
  * Registers before() and after() hooks on the describe() block it is called in: before() starts berthd
  * (with `options()`, read then, so it may name a bus an earlier hook started) and a client recording
- * signals; after() runs even when a test or before() failed, and stops berthd, its bus, clients and
- * every container and shim (berthd.cleanup()), then removes the bundles made through bundle().
+ * signals; after() runs even when a test or before() failed, and stops berthd, its clients, every
+ * container and shim, and the bus unless `options()` named one (berthd.cleanup()), then removes the
+ * bundles made through bundle(). test/helpers/shared-berthd.test.ts checks that.
  *
  *   describe("…", () => {
  *     const daemon = sharedBerthd();
