@@ -2,8 +2,9 @@
 // (./dbus.ts), with its own temp state dir and config, so tests run in parallel without touching
 // /run/berth. Everything it made is cleaned up by cleanup(), even after a failed test: the daemon,
 // client connections, every container left in the state dir's runtime roots (runtime delete -f), their
-// shims, the temp dirs, and the bus when the helper started it. If the test process exits without
-// cleanup(), an exit hook does the same; if it is killed, berthd gets SIGTERM (pdeathsig) and stops.
+// shims, the temp dirs, and the bus when the helper started it. If the test process exits or gets
+// SIGINT/SIGTERM/SIGHUP without cleanup(), an atExit() hook does the same; if it is SIGKILLed, berthd
+// gets SIGTERM (pdeathsig) and stops.
 //
 //   import { startBerthd } from "../helpers/berthd.js";
 //   const berthd = await startBerthd();
@@ -32,6 +33,7 @@ import {
   MANAGER_PATH,
 } from "../../src/common/bus-path.js";
 import { type Bundle, makeBundle, type SpecOptions } from "../fixtures/bundle.js";
+import { atExit } from "../fixtures/exit-cleanup.js";
 import { makeTempDir, type TempDir } from "../fixtures/temp.js";
 import { callMethod, SignalRecorder, startBus, type TestBus } from "./dbus.js";
 import { crun, runc } from "./runtime.js";
@@ -176,24 +178,6 @@ export function removeLeftovers(stateDir: string): void {
   }
 }
 
-/**
- * berthds not yet cleaned up, by state dir. If the test process exits without cleanup() (a crash, a
- * timeout), this hook kills them and their containers, before the temp dirs holding the state go.
- */
-const live = new Map<string, () => void>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.prependListener("exit", () => {
-    for (const [stateDir, killDaemon] of live) {
-      killDaemon();
-      removeLeftovers(stateDir);
-    }
-  });
-}
-
 /** SIGKILLs the shim whose pid is in `pidFile`, if that pid still is a berth-shim. */
 function killShim(pidFile: string): void {
   try {
@@ -207,11 +191,13 @@ function killShim(pidFile: string): void {
 export async function startBerthd(options: BerthdOptions = {}): Promise<TestBerthd> {
   const ownBus = options.bus === undefined;
   const bus = options.bus ?? (await startBus());
-  installExitHook();
   const dir: TempDir = makeTempDir("berthd");
   const stateDir = join(dir.path, "state");
-  live.set(stateDir, () => {
+  // If the test process ends without cleanup() (a crash, a runner's SIGTERM): kill berthd and its
+  // containers. Registered after the temp dir, so it runs before that dir (holding the state) goes.
+  const unregisterLastResort = atExit(() => {
     if (child !== undefined && !exited(child)) child.kill("SIGKILL");
+    removeLeftovers(stateDir);
   });
   const configPath = join(dir.path, "berthd.toml");
   writeFileSync(configPath, options.config ?? testConfig());
@@ -271,7 +257,7 @@ export async function startBerthd(options: BerthdOptions = {}): Promise<TestBert
       if (!(await waitForExit(child, 5000))) await kill();
     }
     removeLeftovers(stateDir);
-    live.delete(stateDir);
+    unregisterLastResort();
     await dir.remove();
     if (ownBus) await bus.stop();
   };
