@@ -267,12 +267,8 @@ describe("berthd logging", () => {
   test("under journald (JOURNAL_STREAM set, stderr not a TTY) lines carry <N> priorities", async () => {
     const berthd = await startBerthd({ env: { JOURNAL_STREAM: "8:12345" } });
     try {
-      // berthd logs "ready" after the private socket is up, which is after it took the bus name
-      // startBerthd waits for: wait for that line rather than race it.
-      const deadline = Date.now() + 10_000;
-      while (!berthd.output().includes("ready: serving") && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      // Its "ready" line comes after the bus name startBerthd waits for: wait for it, not race it.
+      await berthd.serving();
       const lines = berthd.output().trim().split("\n");
       assert.ok(lines.length > 0);
       for (const line of lines) assert.match(line, /^<[0-7]>/, line);

@@ -103,6 +103,11 @@ export interface TestBerthd {
   reload(): void;
   /** Starts a new berthd on the same bus, state dir and config, and waits until it owns the name. */
   restart(): Promise<void>;
+  /**
+   * Waits until the running berthd logged "ready: serving", which it does once its private socket
+   * listens too (startBerthd() and restart() wait only for the bus name).
+   */
+  serving(timeoutMs?: number): Promise<void>;
   /** Stops everything this helper made; safe to call twice. */
   cleanup(): Promise<void>;
 }
@@ -207,7 +212,11 @@ export async function startBerthd(options: BerthdOptions = {}): Promise<TestBert
   let watcher: MessageBus | undefined;
   let cleaned = false;
 
+  /** Where the running berthd's output starts in `output`. */
+  let runStart = 0;
+
   const spawnBerthd = (): ChildProcess => {
+    runStart = output.length;
     // setpriv --pdeathsig: berthd gets SIGTERM if the test process dies without cleaning up.
     const next = spawn(
       "setpriv",
@@ -294,6 +303,13 @@ export async function startBerthd(options: BerthdOptions = {}): Promise<TestBert
     },
     reload() {
       child?.kill("SIGHUP");
+    },
+    async serving(timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!output.slice(runStart).includes("ready: serving")) {
+        if (Date.now() > deadline) throw new Error(`berthd not serving after ${timeoutMs} ms:\n${output}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
     },
     async restart() {
       if (child !== undefined && !exited(child)) throw new Error("restart(): berthd is still running");
