@@ -16,8 +16,8 @@ import {
   MANAGER_INTERFACE,
   MANAGER_PATH,
 } from "../../src/common/bus-path.js";
-import { type Bundle, makeBundle, uniqueId } from "../fixtures/bundle.js";
-import { startBerthd, type TestBerthd, waitForName } from "../helpers/berthd.js";
+import { type Bundle, uniqueId } from "../fixtures/bundle.js";
+import { type SharedBerthd, sharedBerthd, waitForName } from "../helpers/berthd.js";
 import { asNobody, busctl, gdbusCall, runCommand } from "../helpers/cli.js";
 import { startBus, type TestBus } from "../helpers/dbus.js";
 
@@ -28,29 +28,30 @@ const POLKITD = "/usr/lib/polkit-1/polkitd";
 const POLKIT_BUS_POLICY = "/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf";
 const INTERACTIVE = "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired";
 
+/** Runs container `id` (sleep 60) as root through gdbus, for the tests to act on as nobody; returns its bundle. */
+async function runAsRoot(daemon: SharedBerthd, id: string): Promise<Bundle> {
+  const bundle = await daemon.bundle({ args: ["sleep", "60"] });
+  const result = await gdbusCall(daemon.address, MANAGER_PATH, `${MANAGER_INTERFACE}.RunContainer`, [
+    id,
+    bundle.path,
+    "{}",
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  return bundle;
+}
+
 describe("authorization without polkit: root only", () => {
-  let berthd: TestBerthd;
+  const daemon = sharedBerthd();
   let bundle: Bundle;
   const id = uniqueId("access");
   const path = containerPath(id);
 
   before(async () => {
-    berthd = await startBerthd();
-    bundle = await makeBundle({ args: ["sleep", "60"] });
-    const result = await gdbusCall(berthd.address, MANAGER_PATH, `${MANAGER_INTERFACE}.RunContainer`, [
-      id,
-      bundle.path,
-      "{}",
-    ]);
-    assert.equal(result.code, 0, result.stderr);
-  });
-  after(async () => {
-    await berthd?.cleanup();
-    await bundle?.remove();
+    bundle = await runAsRoot(daemon, id);
   });
 
   test("nobody can introspect, read properties, list and get containers", async () => {
-    const read = (...args: string[]) => busctl(berthd.address, args, true);
+    const read = (...args: string[]) => busctl(daemon.address, args, true);
     for (const args of [
       ["introspect", BUS_NAME, MANAGER_PATH],
       ["introspect", BUS_NAME, path],
@@ -81,13 +82,13 @@ describe("authorization without polkit: root only", () => {
       }
       bus.disconnect();`;
     const result = await runCommand(
-      ...asNobody(process.execPath, ["--input-type=module", "-e", script, berthd.address]),
+      ...asNobody(process.execPath, ["--input-type=module", "-e", script, daemon.address]),
     );
     assert.equal(result.stdout.trim(), DENIED, result.stderr);
   });
 
   test("nobody receives berth's signals", async () => {
-    const [command, args] = asNobody("gdbus", ["monitor", "--address", berthd.address, "--dest", BUS_NAME]);
+    const [command, args] = asNobody("gdbus", ["monitor", "--address", daemon.address, "--dest", BUS_NAME]);
     const monitor = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
     let seen = "";
     monitor.stdout.on("data", (chunk: Buffer) => {
@@ -96,13 +97,13 @@ describe("authorization without polkit: root only", () => {
     try {
       await new Promise((r) => setTimeout(r, 500)); // gdbus subscribes asynchronously
       const other = uniqueId("seen");
-      const result = await gdbusCall(berthd.address, MANAGER_PATH, `${MANAGER_INTERFACE}.CreateContainer`, [
+      const result = await gdbusCall(daemon.address, MANAGER_PATH, `${MANAGER_INTERFACE}.CreateContainer`, [
         other,
         bundle.path,
         "{}",
       ]);
       assert.equal(result.code, 0, result.stderr);
-      await gdbusCall(berthd.address, containerPath(other), `${CONTAINER_INTERFACE}.Delete`);
+      await gdbusCall(daemon.address, containerPath(other), `${CONTAINER_INTERFACE}.Delete`);
       const deadline = Date.now() + 10_000;
       while (!seen.includes("ContainerRemoved") && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 50));
@@ -113,7 +114,7 @@ describe("authorization without polkit: root only", () => {
   });
 
   test("nobody is refused every change with AccessDenied, and nothing changes", async () => {
-    const address = berthd.address;
+    const address = daemon.address;
     const m = (member: string) => `${MANAGER_INTERFACE}.${member}`;
     const c = (member: string) => `${CONTAINER_INTERFACE}.${member}`;
     const calls: Array<[string, string, string[]]> = [
@@ -194,8 +195,6 @@ async function startFakePolkit(bus: TestBus, answer: () => "grant-if-interactive
 
 describe("authorization through polkit (test double of the authority)", () => {
   let bus: TestBus;
-  let berthd: TestBerthd;
-  let bundle: Bundle;
   let polkit: Awaited<ReturnType<typeof startFakePolkit>>;
   let mode: "grant-if-interactive" | "deny" = "grant-if-interactive";
   const id = uniqueId("polkit");
@@ -209,20 +208,13 @@ describe("authorization through polkit (test double of the authority)", () => {
   </policy>`,
     });
     polkit = await startFakePolkit(bus, () => mode);
-    berthd = await startBerthd({ bus });
-    bundle = await makeBundle({ args: ["sleep", "60"] });
-    const result = await gdbusCall(bus.address, MANAGER_PATH, `${MANAGER_INTERFACE}.RunContainer`, [
-      id,
-      bundle.path,
-      "{}",
-    ]);
-    assert.equal(result.code, 0, result.stderr);
   });
+  // Registered after the bus's before() and before its after(): berthd starts on that bus and stops first.
+  const daemon = sharedBerthd(() => ({ bus }));
+  before(() => runAsRoot(daemon, id));
   after(async () => {
-    await berthd?.cleanup();
     polkit?.stop();
     await bus?.stop();
-    await bundle?.remove();
   });
 
   test("root is never asked about; nobody is asked with the right action and subject", async () => {
@@ -264,7 +256,6 @@ function runInteractive(address: string, path: string, member: string, args: str
 
 describe("authorization through the real polkitd", () => {
   let bus: TestBus;
-  let berthd: TestBerthd;
   let polkitd: ChildProcess | undefined;
   let polkitOutput = "";
 
@@ -281,17 +272,11 @@ describe("authorization through the real polkitd", () => {
     polkitd.stderr!.on("data", (chunk: Buffer) => {
       polkitOutput += chunk.toString();
     });
-    berthd = await startBerthd({ bus });
-    await waitForName(
-      await berthd.connect(),
-      polkitd,
-      () => polkitOutput,
-      20_000,
-      "org.freedesktop.PolicyKit1",
-    );
   });
+  // As above: berthd on that bus, stopped before it.
+  const daemon = sharedBerthd(() => ({ bus }));
+  before(() => waitForName(daemon.client, polkitd, () => polkitOutput, 20_000, "org.freedesktop.PolicyKit1"));
   after(async () => {
-    await berthd?.cleanup();
     polkitd?.kill("SIGTERM");
     await bus?.stop();
   });

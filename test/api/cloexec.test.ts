@@ -32,6 +32,7 @@ function inheritableFds(pid: number): string[] {
 test("berthd holds no fd a child could inherit, with a private-socket client connected", async (t) => {
   const berthd = await startBerthd();
   t.after(() => berthd.cleanup());
+  await berthd.serving();
   const client = await connectBus(`unix:path=${join(berthd.stateDir, "private")}`);
   t.after(() => client.disconnect());
   // What this test process itself holds without O_CLOEXEC (the environment's), berthd inherited from

@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
-import { callBusDaemon, type MessageBus } from "../../src/common/bus.js";
+import { before, describe, test } from "node:test";
+import { callBusDaemon } from "../../src/common/bus.js";
 import {
   BUS_NAME,
   CONTAINER_INTERFACE,
@@ -15,8 +15,8 @@ import {
   MANAGER_PATH,
 } from "../../src/common/bus-path.js";
 import { type Bundle, makeBundle, makeTempDir, uniqueId } from "../fixtures/bundle.js";
-import { BERTHD_MAIN, startBerthd, type TestBerthd, testConfig } from "../helpers/berthd.js";
-import { callMethod, getProperty, SignalRecorder, startBus, type TestBus } from "../helpers/dbus.js";
+import { BERTHD_MAIN, sharedBerthd, startBerthd, testConfig } from "../helpers/berthd.js";
+import { callMethod, getProperty, startBus } from "../helpers/dbus.js";
 import { startJournalReceiver } from "../helpers/journal.js";
 import { childrenOf, processAlive, processGone } from "../helpers/proc.js";
 
@@ -118,21 +118,12 @@ describe("berthd without a bus to serve on", () => {
 });
 
 describe("berthd on a bus", () => {
-  let bus: TestBus;
-  let berthd: TestBerthd;
-  let client: MessageBus;
+  const daemon = sharedBerthd();
+  const { container } = daemon;
   let bundle: Bundle;
 
   before(async () => {
-    bus = await startBus();
-    berthd = await startBerthd({ bus });
-    client = await berthd.connect();
-    bundle = await makeBundle({ args: ["sleep", "120"] });
-  });
-  after(async () => {
-    await berthd?.cleanup();
-    await bus?.stop();
-    await bundle?.remove();
+    bundle = await daemon.bundle({ args: ["sleep", "120"] });
   });
 
   test("a second berthd refuses to start when the name is taken", async () => {
@@ -142,7 +133,7 @@ describe("berthd on a bus", () => {
       writeFileSync(config, testConfig());
       const second = await runBerthd([
         "--bus-address",
-        bus.address,
+        daemon.address,
         "--state-dir",
         join(dir.path, "state"),
         "--config",
@@ -156,74 +147,80 @@ describe("berthd on a bus", () => {
   });
 
   test("SIGHUP reloads the config; a bad file on reload keeps the old one", async (t) => {
-    const signals = await SignalRecorder.start(client);
+    const since = daemon.signals.mark();
     t.after(() => {
-      writeFileSync(berthd.configPath, testConfig());
-      berthd.reload();
+      writeFileSync(daemon.berthd.configPath, testConfig());
+      daemon.berthd.reload();
     });
-    writeFileSync(berthd.configPath, testConfig({ maxConcurrentStarts: 4, defaultRuntime: "crun" }));
-    berthd.reload();
-    const changed = await signals.waitFor(
+    writeFileSync(daemon.berthd.configPath, testConfig({ maxConcurrentStarts: 4, defaultRuntime: "crun" }));
+    daemon.berthd.reload();
+    const changed = await daemon.signals.waitFor(
       (s) =>
         s.path === MANAGER_PATH &&
         s.member === "PropertiesChanged" &&
         "MaxConcurrentStarts" in (s.body[1] as object),
+      20_000,
+      since,
     );
     assert.equal((changed.body[1] as Record<string, { value: unknown }>).MaxConcurrentStarts!.value, 4);
-    const runtimeChanged = await signals.waitFor(
+    const runtimeChanged = await daemon.signals.waitFor(
       (s) =>
         s.path === MANAGER_PATH &&
         s.member === "PropertiesChanged" &&
         "DefaultRuntime" in (s.body[1] as object),
+      20_000,
+      since,
     );
     assert.equal(
       (runtimeChanged.body[1] as Record<string, { value: unknown }>).DefaultRuntime!.value,
       "crun",
     );
-    assert.equal(await getProperty(client, MANAGER_PATH, MANAGER_INTERFACE, "MaxConcurrentStarts"), 4);
-    assert.equal(await getProperty(client, MANAGER_PATH, MANAGER_INTERFACE, "DefaultRuntime"), "crun");
+    assert.equal(await getProperty(daemon.client, MANAGER_PATH, MANAGER_INTERFACE, "MaxConcurrentStarts"), 4);
+    assert.equal(await getProperty(daemon.client, MANAGER_PATH, MANAGER_INTERFACE, "DefaultRuntime"), "crun");
 
-    writeFileSync(berthd.configPath, "max_concurrent_starts = [\n");
-    berthd.reload();
+    writeFileSync(daemon.berthd.configPath, "max_concurrent_starts = [\n");
+    daemon.berthd.reload();
     const deadline = Date.now() + 10_000;
-    while (!berthd.output().includes("reload refused") && Date.now() < deadline)
+    while (!daemon.berthd.output().includes("reload refused") && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 50));
-    assert.match(berthd.output(), /reload refused, keeping the old configuration: .*berthd\.toml:\d+: /);
-    assert.equal(await getProperty(client, MANAGER_PATH, MANAGER_INTERFACE, "MaxConcurrentStarts"), 4);
+    assert.match(
+      daemon.berthd.output(),
+      /reload refused, keeping the old configuration: .*berthd\.toml:\d+: /,
+    );
+    assert.equal(await getProperty(daemon.client, MANAGER_PATH, MANAGER_INTERFACE, "MaxConcurrentStarts"), 4);
   });
 
   test("SIGTERM releases the name and leaves containers running; a restart re-exports them", async () => {
     const id = uniqueId("survive");
-    await callMethod(client, MANAGER_PATH, MANAGER_INTERFACE, "RunContainer", "ssa{sv}", [
-      id,
-      bundle.path,
-      {},
-    ]);
-    const pid = (await getProperty(client, containerPath(id), CONTAINER_INTERFACE, "Pid")) as number;
-    const launchers = childrenOf(berthd.pid, "--launcher");
+    await daemon.manager("RunContainer", "ssa{sv}", [id, bundle.path, {}]);
+    const pid = (await getProperty(daemon.client, containerPath(id), CONTAINER_INTERFACE, "Pid")) as number;
+    const launchers = childrenOf(daemon.berthd.pid, "--launcher");
     assert.equal(launchers.length, 1, "berthd runs one launcher");
 
-    assert.equal(await berthd.stop(), 0);
+    assert.equal(await daemon.berthd.stop(), 0);
     assert.ok(await processGone(launchers[0]), "the launcher left with berthd");
-    const [owned] = await callBusDaemon(client, "NameHasOwner", "s", [BUS_NAME]);
+    const [owned] = await callBusDaemon(daemon.client, "NameHasOwner", "s", [BUS_NAME]);
     assert.equal(owned, false);
     assert.ok(processAlive(pid), "the container outlived berthd");
-    assert.match(berthd.output(), /stopped; containers keep running/);
+    assert.match(daemon.berthd.output(), /stopped; containers keep running/);
 
-    await berthd.restart();
-    assert.equal(await getProperty(client, containerPath(id), CONTAINER_INTERFACE, "Status"), "running");
-    assert.equal(await getProperty(client, containerPath(id), CONTAINER_INTERFACE, "Pid"), pid);
-    await callMethod(client, containerPath(id), CONTAINER_INTERFACE, "Kill", "si", ["all", 9]);
-    assert.deepEqual(await callMethod(client, containerPath(id), CONTAINER_INTERFACE, "Wait"), [137]);
-    await callMethod(client, containerPath(id), CONTAINER_INTERFACE, "Delete");
+    await daemon.berthd.restart();
+    assert.equal(
+      await getProperty(daemon.client, containerPath(id), CONTAINER_INTERFACE, "Status"),
+      "running",
+    );
+    assert.equal(await getProperty(daemon.client, containerPath(id), CONTAINER_INTERFACE, "Pid"), pid);
+    await container(id, "Kill", "si", ["all", 9]);
+    assert.deepEqual(await container(id, "Wait"), [137]);
+    await container(id, "Delete");
   });
 
   test("a berthd killed with SIGKILL leaves no launcher: it ends on EOF", async () => {
-    const [launcher] = childrenOf(berthd.pid, "--launcher");
+    const [launcher] = childrenOf(daemon.berthd.pid, "--launcher");
     assert.ok(launcher !== undefined, "berthd runs a launcher");
-    await berthd.kill();
+    await daemon.berthd.kill();
     assert.ok(await processGone(launcher), "the launcher left after berthd");
-    await berthd.restart();
+    await daemon.berthd.restart();
   });
 });
 
@@ -281,12 +278,8 @@ describe("berthd logging", () => {
   test("under journald (JOURNAL_STREAM set, stderr not a TTY) lines carry <N> priorities", async () => {
     const berthd = await startBerthd({ env: { JOURNAL_STREAM: "8:12345" } });
     try {
-      // berthd logs "ready" after the private socket is up, which is after it took the bus name
-      // startBerthd waits for: wait for that line rather than race it.
-      const deadline = Date.now() + 10_000;
-      while (!berthd.output().includes("ready: serving") && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      // Its "ready" line comes after the bus name startBerthd waits for: wait for it, not race it.
+      await berthd.serving();
       const lines = berthd.output().trim().split("\n");
       assert.ok(lines.length > 0);
       for (const line of lines) assert.match(line, /^<[0-7]>/, line);

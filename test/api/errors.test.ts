@@ -5,43 +5,31 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { DBusError, type MessageBus, Variant } from "../../src/common/bus.js";
+import { DBusError, Variant } from "../../src/common/bus.js";
 import {
   CONTAINER_INTERFACE,
   containerPath,
-  MANAGER_INTERFACE,
   MANAGER_PATH,
   PROCESS_INTERFACE,
   processPath,
 } from "../../src/common/bus-path.js";
-import { type Bundle, makeBundle, makeTempDir, type TempDir, uniqueId } from "../fixtures/bundle.js";
-import { startBerthd, type TestBerthd } from "../helpers/berthd.js";
+import { type Bundle, makeTempDir, type TempDir, uniqueId } from "../fixtures/bundle.js";
+import { sharedBerthd } from "../helpers/berthd.js";
 import { callMethod } from "../helpers/dbus.js";
 
 const E = "org.berth.Supervisor1.Error.";
 
 describe("named errors, nothing left behind", () => {
-  let berthd: TestBerthd;
-  let client: MessageBus;
+  const daemon = sharedBerthd();
+  const { manager, container } = daemon;
   let bundle: Bundle;
   let scratch: TempDir;
 
   before(async () => {
-    berthd = await startBerthd();
-    client = await berthd.connect();
-    bundle = await makeBundle({ args: ["sleep", "60"] });
+    bundle = await daemon.bundle({ args: ["sleep", "60"] });
     scratch = makeTempDir("bad-bundles");
   });
-  after(async () => {
-    await berthd?.cleanup();
-    await bundle?.remove();
-    await scratch?.remove();
-  });
-
-  const manager = (member: string, signature = "", body: unknown[] = []) =>
-    callMethod(client, MANAGER_PATH, MANAGER_INTERFACE, member, signature, body);
-  const container = (id: string, member: string, signature = "", body: unknown[] = []) =>
-    callMethod(client, containerPath(id), CONTAINER_INTERFACE, member, signature, body);
+  after(() => scratch?.remove());
 
   /** Asserts the call fails with `name` and a human message; returns the message. */
   async function refused(call: Promise<unknown>, name: string, mentions?: string): Promise<string> {
@@ -59,12 +47,12 @@ describe("named errors, nothing left behind", () => {
   }
 
   function stateEntries(): string[] {
-    const dir = join(berthd.stateDir, "containers");
+    const dir = join(daemon.berthd.stateDir, "containers");
     return existsSync(dir) ? readdirSync(dir).sort() : [];
   }
 
   function runtimeEntries(): string[] {
-    const dir = join(berthd.stateDir, "runtime", "runc");
+    const dir = join(daemon.berthd.stateDir, "runtime", "runc");
     return existsSync(dir) ? readdirSync(dir).sort() : [];
   }
 
@@ -140,17 +128,17 @@ describe("named errors, nothing left behind", () => {
     await refused(manager("GetContainer", "s", ["nope-not-here"]), `${E}NoSuchContainer`);
     // A path under the container (or process) prefix with no object: the API's error, naming the id.
     await refused(
-      callMethod(client, containerPath("nope-not-here"), CONTAINER_INTERFACE, "Start"),
+      callMethod(daemon.client, containerPath("nope-not-here"), CONTAINER_INTERFACE, "Start"),
       `${E}NoSuchContainer`,
       '"nope-not-here"',
     );
     await refused(
-      callMethod(client, processPath(id, "no-exec"), PROCESS_INTERFACE, "Wait"),
+      callMethod(daemon.client, processPath(id, "no-exec"), PROCESS_INTERFACE, "Wait"),
       `${E}NoSuchProcess`,
       '"no-exec"',
     );
     await refused(
-      callMethod(client, `${MANAGER_PATH}/elsewhere`, CONTAINER_INTERFACE, "Start"),
+      callMethod(daemon.client, `${MANAGER_PATH}/elsewhere`, CONTAINER_INTERFACE, "Start"),
       "org.freedesktop.DBus.Error.UnknownObject",
     );
 
@@ -180,11 +168,11 @@ describe("named errors, nothing left behind", () => {
     await refused(container(id, "Pause"), `${E}InvalidState`);
     await refused(container(id, "Start"), `${E}InvalidState`);
     await container(id, "Delete");
-    assert.equal(existsSync(join(berthd.stateDir, "containers", id)), false);
+    assert.equal(existsSync(join(daemon.berthd.stateDir, "containers", id)), false);
   });
 
   test("berthd keeps serving after all that", async () => {
-    assert.deepEqual(await callMethod(client, MANAGER_PATH, "org.freedesktop.DBus.Peer", "Ping"), []);
-    assert.ok(!/uncaught|unhandled/i.test(berthd.output()), berthd.output());
+    assert.deepEqual(await callMethod(daemon.client, MANAGER_PATH, "org.freedesktop.DBus.Peer", "Ping"), []);
+    assert.ok(!/uncaught|unhandled/i.test(daemon.berthd.output()), daemon.berthd.output());
   });
 });

@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
-import { type MessageBus, Variant } from "../../src/common/bus.js";
+import { before, describe, test } from "node:test";
+import { Variant } from "../../src/common/bus.js";
 import {
   CONTAINER_INTERFACE,
   containerPath,
@@ -15,8 +15,8 @@ import {
   PROCESS_INTERFACE,
   processPath,
 } from "../../src/common/bus-path.js";
-import { type Bundle, makeBundle, uniqueId } from "../fixtures/bundle.js";
-import { startBerthd, type TestBerthd } from "../helpers/berthd.js";
+import { uniqueId } from "../fixtures/bundle.js";
+import { sharedBerthd } from "../helpers/berthd.js";
 import { callMethod, DBUS_DIR } from "../helpers/dbus.js";
 
 interface Element {
@@ -85,33 +85,20 @@ function fileInterface(name: string): Map<string, string> {
 }
 
 describe("introspection matches dbus/*.xml", () => {
-  let berthd: TestBerthd;
-  let client: MessageBus;
-  let bundle: Bundle;
+  const daemon = sharedBerthd();
   const id = uniqueId("intro");
   const execId = "probe";
 
   before(async () => {
-    berthd = await startBerthd();
-    client = await berthd.connect();
-    bundle = await makeBundle({ args: ["sleep", "60"] });
-    await callMethod(client, MANAGER_PATH, MANAGER_INTERFACE, "RunContainer", "ssa{sv}", [
-      id,
-      bundle.path,
-      {},
-    ]);
-    await callMethod(client, containerPath(id), CONTAINER_INTERFACE, "Exec", "sa{sv}", [
-      execId,
-      { Args: new Variant("as", ["sleep", "60"]) },
-    ]);
-  });
-  after(async () => {
-    await berthd?.cleanup();
-    await bundle?.remove();
+    const bundle = await daemon.bundle({ args: ["sleep", "60"] });
+    await daemon.manager("RunContainer", "ssa{sv}", [id, bundle.path, {}]);
+    await daemon.container(id, "Exec", "sa{sv}", [execId, { Args: new Variant("as", ["sleep", "60"]) }]);
   });
 
   const introspect = async (path: string) =>
-    ((await callMethod(client, path, "org.freedesktop.DBus.Introspectable", "Introspect")) as [string])[0];
+    (
+      (await callMethod(daemon.client, path, "org.freedesktop.DBus.Introspectable", "Introspect")) as [string]
+    )[0];
 
   for (const [label, iface, path] of [
     ["manager", MANAGER_INTERFACE, () => MANAGER_PATH],
@@ -152,14 +139,24 @@ describe("introspection matches dbus/*.xml", () => {
     const names = containers.children.filter((e) => e.name === "node").map((e) => e.attrs.name);
     assert.ok(names.includes(containerPath(id).split("/").at(-1)!), names.join(","));
     await assert.rejects(
-      callMethod(client, `${MANAGER_PATH}/nothing`, "org.freedesktop.DBus.Introspectable", "Introspect"),
+      callMethod(
+        daemon.client,
+        `${MANAGER_PATH}/nothing`,
+        "org.freedesktop.DBus.Introspectable",
+        "Introspect",
+      ),
       (error: { type?: string }) => error.type === "org.freedesktop.DBus.Error.UnknownObject",
     );
   });
 
   test("Peer.Ping and GetMachineId answer", async () => {
-    assert.deepEqual(await callMethod(client, MANAGER_PATH, "org.freedesktop.DBus.Peer", "Ping"), []);
-    const [machineId] = await callMethod(client, MANAGER_PATH, "org.freedesktop.DBus.Peer", "GetMachineId");
+    assert.deepEqual(await callMethod(daemon.client, MANAGER_PATH, "org.freedesktop.DBus.Peer", "Ping"), []);
+    const [machineId] = await callMethod(
+      daemon.client,
+      MANAGER_PATH,
+      "org.freedesktop.DBus.Peer",
+      "GetMachineId",
+    );
     assert.match(machineId as string, /^[0-9a-f]{32}$/);
   });
 });

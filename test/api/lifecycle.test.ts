@@ -4,46 +4,24 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
-import { type MessageBus, Variant } from "../../src/common/bus.js";
+import { describe, test } from "node:test";
+import { Variant } from "../../src/common/bus.js";
 import {
   CONTAINER_INTERFACE,
   containerPath,
   MANAGER_INTERFACE,
   MANAGER_PATH,
 } from "../../src/common/bus-path.js";
-import { type Bundle, makeBundle, uniqueId } from "../fixtures/bundle.js";
-import { startBerthd, type TestBerthd } from "../helpers/berthd.js";
+import { uniqueId } from "../fixtures/bundle.js";
+import { sharedBerthd } from "../helpers/berthd.js";
 import { callMethod, errorName, getProperty, SignalRecorder } from "../helpers/dbus.js";
 
 const OBJECT_MANAGER = "org.freedesktop.DBus.ObjectManager";
 
 describe("container lifecycle over D-Bus", () => {
-  let berthd: TestBerthd;
-  let client: MessageBus;
-  let signals: SignalRecorder;
-  const bundles: Bundle[] = [];
-
-  before(async () => {
-    berthd = await startBerthd();
-    client = await berthd.connect();
-    signals = await SignalRecorder.start(client);
-  });
-  after(async () => {
-    await berthd?.cleanup();
-    for (const bundle of bundles) await bundle.remove();
-  });
-
-  async function bundle(args: string[]): Promise<Bundle> {
-    const made = await makeBundle({ args });
-    bundles.push(made);
-    return made;
-  }
-
-  const manager = (member: string, signature = "", body: unknown[] = []) =>
-    callMethod(client, MANAGER_PATH, MANAGER_INTERFACE, member, signature, body);
-  const container = (id: string, member: string, signature = "", body: unknown[] = []) =>
-    callMethod(client, containerPath(id), CONTAINER_INTERFACE, member, signature, body);
+  const daemon = sharedBerthd();
+  const { manager, container } = daemon;
+  const bundle = (args: string[]) => daemon.bundle({ args });
 
   test("create → start → exit → delete emits the design's event order, Exited once", async () => {
     const id = uniqueId("order");
@@ -52,21 +30,21 @@ describe("container lifecycle over D-Bus", () => {
 
     const [created] = await manager("CreateContainer", "ssa{sv}", [id, b.path, {}]);
     assert.equal(created, path);
-    assert.equal(await getProperty(client, path, CONTAINER_INTERFACE, "Status"), "created");
+    assert.equal(await getProperty(daemon.client, path, CONTAINER_INTERFACE, "Status"), "created");
 
     // One Wait before the exit, one after: each replies exactly once, with the exit code.
     const early = container(id, "Wait");
     await container(id, "Start");
     assert.deepEqual(await early, [3]);
     assert.deepEqual(await container(id, "Wait"), [3]);
-    assert.equal(await getProperty(client, path, CONTAINER_INTERFACE, "Status"), "stopped");
-    assert.equal(await getProperty(client, path, CONTAINER_INTERFACE, "ExitCode"), 3);
-    assert.ok(((await getProperty(client, path, CONTAINER_INTERFACE, "ExitedAt")) as bigint) > 0n);
+    assert.equal(await getProperty(daemon.client, path, CONTAINER_INTERFACE, "Status"), "stopped");
+    assert.equal(await getProperty(daemon.client, path, CONTAINER_INTERFACE, "ExitCode"), 3);
+    assert.ok(((await getProperty(daemon.client, path, CONTAINER_INTERFACE, "ExitedAt")) as bigint) > 0n);
 
     await container(id, "Delete");
-    await signals.waitFor((s) => s.member === "ContainerRemoved" && s.body[0] === id);
+    await daemon.signals.waitFor((s) => s.member === "ContainerRemoved" && s.body[0] === id);
 
-    const mine = signals.signals.filter(
+    const mine = daemon.signals.signals.filter(
       (s) => s.path === path || s.body[0] === id || (s.interface === OBJECT_MANAGER && s.body[0] === path),
     );
     const names = mine.map((s) => SignalRecorder.describe(s));
@@ -93,7 +71,7 @@ describe("container lifecycle over D-Bus", () => {
       await errorName(manager("GetContainer", "s", [id])),
       "org.berth.Supervisor1.Error.NoSuchContainer",
     );
-    assert.equal(existsSync(join(berthd.stateDir, "containers", id)), false);
+    assert.equal(existsSync(join(daemon.berthd.stateDir, "containers", id)), false);
   });
 
   test("GetManagedObjects, ListContainers, GetContainer and GetContainerByPID agree; labels round-trip", async () => {
@@ -103,9 +81,12 @@ describe("container lifecycle over D-Bus", () => {
     const labels = { app: "web", "tier.level": "front end" };
     await manager("RunContainer", "ssa{sv}", [id, b.path, { Labels: new Variant("a{ss}", labels) }]);
 
-    const [objects] = (await callMethod(client, MANAGER_PATH, OBJECT_MANAGER, "GetManagedObjects")) as [
-      Record<string, Record<string, Record<string, { value: unknown }>>>,
-    ];
+    const [objects] = (await callMethod(
+      daemon.client,
+      MANAGER_PATH,
+      OBJECT_MANAGER,
+      "GetManagedObjects",
+    )) as [Record<string, Record<string, Record<string, { value: unknown }>>>];
     const props = objects[path]?.[CONTAINER_INTERFACE];
     assert.ok(props !== undefined, `GetManagedObjects lists ${path}`);
     assert.equal(props.Id!.value, id);
@@ -138,41 +119,41 @@ describe("container lifecycle over D-Bus", () => {
     const id = uniqueId("autorm");
     const b = await bundle(["sh", "-c", "exit 0"]);
     await manager("RunContainer", "ssa{sv}", [id, b.path, { AutoRemove: new Variant("b", true) }]);
-    const removed = await signals.waitFor((s) => s.member === "ContainerRemoved" && s.body[0] === id);
+    const removed = await daemon.signals.waitFor((s) => s.member === "ContainerRemoved" && s.body[0] === id);
     assert.deepEqual(removed.body, [id, containerPath(id)]);
-    const exited = signals.on(containerPath(id)).filter((s) => s.member === "Exited");
+    const exited = daemon.signals.on(containerPath(id)).filter((s) => s.member === "Exited");
     assert.equal(exited.length, 1);
     assert.equal(exited[0]!.body[0], 0);
     assert.equal(
       await errorName(manager("GetContainer", "s", [id])),
       "org.berth.Supervisor1.Error.NoSuchContainer",
     );
-    assert.equal(existsSync(join(berthd.stateDir, "containers", id)), false);
+    assert.equal(existsSync(join(daemon.berthd.stateDir, "containers", id)), false);
   });
 
   test("Runtime option: a container under crun", async () => {
     const id = uniqueId("crun");
     const b = await bundle(["sh", "-c", "exit 7"]);
     await manager("RunContainer", "ssa{sv}", [id, b.path, { Runtime: new Variant("s", "crun") }]);
-    assert.equal(await getProperty(client, containerPath(id), CONTAINER_INTERFACE, "Runtime"), "crun");
+    assert.equal(await getProperty(daemon.client, containerPath(id), CONTAINER_INTERFACE, "Runtime"), "crun");
     assert.deepEqual(await container(id, "Wait"), [7]);
     await container(id, "Delete");
   });
 
   test("ActiveStarts and QueuedStarts are live: PropertiesChanged while starts queue behind the limit", async () => {
     const set = (value: number) =>
-      callMethod(client, MANAGER_PATH, "org.freedesktop.DBus.Properties", "Set", "ssv", [
+      callMethod(daemon.client, MANAGER_PATH, "org.freedesktop.DBus.Properties", "Set", "ssv", [
         MANAGER_INTERFACE,
         "MaxConcurrentStarts",
         new Variant("u", value),
       ]);
     await set(1);
-    const from = signals.mark();
+    const from = daemon.signals.mark();
     try {
       const ids = [uniqueId("q"), uniqueId("q"), uniqueId("q")];
       const b = await bundle(["sh", "-c", "exit 0"]);
       await Promise.all(ids.map((id) => manager("RunContainer", "ssa{sv}", [id, b.path, {}])));
-      const counters = signals.signals
+      const counters = daemon.signals.signals
         .slice(from)
         .filter((s) => s.path === MANAGER_PATH && s.member === "PropertiesChanged")
         .map((s) => s.body[1] as Record<string, { value: number }>);
@@ -181,8 +162,8 @@ describe("container lifecycle over D-Bus", () => {
       assert.ok(active.includes(1), `ActiveStarts reported: ${active}`);
       assert.ok(Math.max(...active) <= 1, `ActiveStarts never above the limit: ${active}`);
       assert.ok(Math.max(...queued) >= 1, `some starts queued: ${queued}`);
-      assert.equal(await getProperty(client, MANAGER_PATH, MANAGER_INTERFACE, "ActiveStarts"), 0);
-      assert.equal(await getProperty(client, MANAGER_PATH, MANAGER_INTERFACE, "QueuedStarts"), 0);
+      assert.equal(await getProperty(daemon.client, MANAGER_PATH, MANAGER_INTERFACE, "ActiveStarts"), 0);
+      assert.equal(await getProperty(daemon.client, MANAGER_PATH, MANAGER_INTERFACE, "QueuedStarts"), 0);
       for (const id of ids) {
         await container(id, "Wait");
         await container(id, "Delete");
@@ -193,7 +174,7 @@ describe("container lifecycle over D-Bus", () => {
   });
 
   test("Manager properties: Version, DefaultRuntime, Runtimes, MaxConcurrentStarts (writable), start counters", async () => {
-    const get = (name: string) => getProperty(client, MANAGER_PATH, MANAGER_INTERFACE, name);
+    const get = (name: string) => getProperty(daemon.client, MANAGER_PATH, MANAGER_INTERFACE, name);
     assert.match((await get("Version")) as string, /^\d+\.\d+\.\d+/);
     assert.equal(await get("DefaultRuntime"), "runc");
     assert.deepEqual(await get("Runtimes"), ["runc", "crun"]);
@@ -201,15 +182,15 @@ describe("container lifecycle over D-Bus", () => {
     assert.equal(await get("QueuedStarts"), 0);
 
     const set = (value: Variant) =>
-      callMethod(client, MANAGER_PATH, "org.freedesktop.DBus.Properties", "Set", "ssv", [
+      callMethod(daemon.client, MANAGER_PATH, "org.freedesktop.DBus.Properties", "Set", "ssv", [
         MANAGER_INTERFACE,
         "MaxConcurrentStarts",
         value,
       ]);
-    const mark = signals.mark();
+    const mark = daemon.signals.mark();
     await set(new Variant("u", 3));
     assert.equal(await get("MaxConcurrentStarts"), 3);
-    const changed = await signals.waitFor(
+    const changed = await daemon.signals.waitFor(
       (s) =>
         s.member === "PropertiesChanged" &&
         s.path === MANAGER_PATH &&
@@ -221,11 +202,14 @@ describe("container lifecycle over D-Bus", () => {
     assert.equal(await errorName(set(new Variant("u", 0))), "org.berth.Supervisor1.Error.InvalidArgument");
     assert.equal(await errorName(set(new Variant("s", "4"))), "org.berth.Supervisor1.Error.InvalidArgument");
     assert.equal(await get("MaxConcurrentStarts"), 3);
-    const readOnly = callMethod(client, MANAGER_PATH, "org.freedesktop.DBus.Properties", "Set", "ssv", [
-      MANAGER_INTERFACE,
-      "Version",
-      new Variant("s", "9"),
-    ]);
+    const readOnly = callMethod(
+      daemon.client,
+      MANAGER_PATH,
+      "org.freedesktop.DBus.Properties",
+      "Set",
+      "ssv",
+      [MANAGER_INTERFACE, "Version", new Variant("s", "9")],
+    );
     assert.equal(await errorName(readOnly), "org.freedesktop.DBus.Error.PropertyReadOnly");
     await set(new Variant("u", 10));
   });

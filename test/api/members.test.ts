@@ -5,48 +5,25 @@
 import assert from "node:assert/strict";
 import { closeSync, existsSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
-import { DBusError, type MessageBus, Variant } from "../../src/common/bus.js";
+import { describe, test } from "node:test";
+import { DBusError, Variant } from "../../src/common/bus.js";
 import {
   CONTAINER_INTERFACE,
   containerPath,
-  MANAGER_INTERFACE,
-  MANAGER_PATH,
   PROCESS_INTERFACE,
   processPath,
 } from "../../src/common/bus-path.js";
-import { type Bundle, makeBundle, type SpecOptions, uniqueId } from "../fixtures/bundle.js";
-import { startBerthd, type TestBerthd } from "../helpers/berthd.js";
-import { callMethod, getProperty, readFdUntil, SignalRecorder } from "../helpers/dbus.js";
+import { uniqueId } from "../fixtures/bundle.js";
+import { sharedBerthd } from "../helpers/berthd.js";
+import { callMethod, getProperty, readFdUntil } from "../helpers/dbus.js";
 
 const E = "org.berth.Supervisor1.Error.";
 
 describe("the remaining members", () => {
-  let berthd: TestBerthd;
-  let client: MessageBus;
-  let signals: SignalRecorder;
-  const bundles: Bundle[] = [];
-
-  before(async () => {
-    berthd = await startBerthd();
-    client = await berthd.connect();
-    signals = await SignalRecorder.start(client);
-  });
-  after(async () => {
-    await berthd?.cleanup();
-    for (const bundle of bundles) await bundle.remove();
-  });
-
-  async function bundle(options: SpecOptions): Promise<Bundle> {
-    const made = await makeBundle(options);
-    bundles.push(made);
-    return made;
-  }
-  const manager = (member: string, signature = "", body: unknown[] = []) =>
-    callMethod(client, MANAGER_PATH, MANAGER_INTERFACE, member, signature, body);
-  const container = (id: string, member: string, signature = "", body: unknown[] = []) =>
-    callMethod(client, containerPath(id), CONTAINER_INTERFACE, member, signature, body);
-  const get = (id: string, name: string) => getProperty(client, containerPath(id), CONTAINER_INTERFACE, name);
+  const daemon = sharedBerthd();
+  const { bundle, manager, container } = daemon;
+  const get = (id: string, name: string) =>
+    getProperty(daemon.client, containerPath(id), CONTAINER_INTERFACE, name);
 
   test("OOM: the OOM signal, then Exited with oom_killed, and OOMKilled=true", async () => {
     const id = uniqueId("oom");
@@ -58,9 +35,9 @@ describe("the remaining members", () => {
     const [code] = (await container(id, "Wait")) as [number];
     assert.equal(code, 137);
     const path = containerPath(id);
-    const exited = await signals.waitFor((s) => s.path === path && s.member === "Exited");
+    const exited = await daemon.signals.waitFor((s) => s.path === path && s.member === "Exited");
     assert.equal(exited.body[2], true);
-    const mine = signals.on(path).map((s) => s.member);
+    const mine = daemon.signals.on(path).map((s) => s.member);
     assert.ok(mine.includes("OOM"), `OOM signal: ${mine.join(", ")}`);
     assert.ok(mine.indexOf("OOM") < mine.indexOf("Exited"), mine.join(", "));
     assert.equal(await get(id, "OOMKilled"), true);
@@ -72,7 +49,7 @@ describe("the remaining members", () => {
     const fileId = uniqueId("logfile");
     await manager("RunContainer", "ssa{sv}", [fileId, b.path, {}]);
     assert.equal(await get(fileId, "LogDriver"), "file");
-    assert.equal(await get(fileId, "LogPath"), join(berthd.stateDir, "containers", fileId, "log"));
+    assert.equal(await get(fileId, "LogPath"), join(daemon.berthd.stateDir, "containers", fileId, "log"));
     const noneId = uniqueId("lognone");
     await manager("RunContainer", "ssa{sv}", [noneId, b.path, { LogDriver: new Variant("s", "none") }]);
     assert.equal(await get(noneId, "LogDriver"), "none");
@@ -93,7 +70,7 @@ describe("the remaining members", () => {
       { Args: new Variant("as", ["cat"]), Stdin: new Variant("b", true) },
     ]);
     const [stdin, stdout, stderr] = (await callMethod(
-      client,
+      daemon.client,
       catPath,
       PROCESS_INTERFACE,
       "OpenStdio",
@@ -106,8 +83,8 @@ describe("the remaining members", () => {
       closeSync(stdin!);
       closeSync(stderr!);
     }
-    await callMethod(client, catPath, PROCESS_INTERFACE, "CloseStdin");
-    assert.deepEqual(await callMethod(client, catPath, PROCESS_INTERFACE, "Wait"), [0]);
+    await callMethod(daemon.client, catPath, PROCESS_INTERFACE, "CloseStdin");
+    assert.deepEqual(await callMethod(daemon.client, catPath, PROCESS_INTERFACE, "Wait"), [0]);
 
     const ttyPath = processPath(id, "tty");
     await container(id, "Exec", "sa{sv}", [
@@ -117,9 +94,9 @@ describe("the remaining members", () => {
         Terminal: new Variant("b", true),
       },
     ]);
-    assert.equal(await getProperty(client, ttyPath, PROCESS_INTERFACE, "Terminal"), true);
-    await callMethod(client, ttyPath, PROCESS_INTERFACE, "Resize", "uu", [100, 30]);
-    const fds = (await callMethod(client, ttyPath, PROCESS_INTERFACE, "OpenStdio")) as number[];
+    assert.equal(await getProperty(daemon.client, ttyPath, PROCESS_INTERFACE, "Terminal"), true);
+    await callMethod(daemon.client, ttyPath, PROCESS_INTERFACE, "Resize", "uu", [100, 30]);
+    const fds = (await callMethod(daemon.client, ttyPath, PROCESS_INTERFACE, "OpenStdio")) as number[];
     closeSync(fds[0]!);
     closeSync(fds[2]!);
     assert.match(await readFdUntil(fds[1]!, "30 100"), /30 100/);
@@ -144,7 +121,7 @@ describe("the remaining members", () => {
       manager("GetContainer", "s", [id]),
       (e: DBusError) => e.type === `${E}NoSuchContainer`,
     );
-    assert.equal(existsSync(join(berthd.stateDir, "containers", id)), false);
+    assert.equal(existsSync(join(daemon.berthd.stateDir, "containers", id)), false);
   });
 
   test("two RunContainer calls with one id at once: one runs, the other is ContainerExists", async () => {
@@ -182,10 +159,10 @@ describe("the remaining members", () => {
         const execId = `quick-${round}`;
         const path = processPath(id, execId);
         await container(id, "Exec", "sa{sv}", [execId, { Args: new Variant("as", ["true"]) }]);
-        assert.deepEqual(await callMethod(client, path, PROCESS_INTERFACE, "Wait"), [0]);
+        assert.deepEqual(await callMethod(daemon.client, path, PROCESS_INTERFACE, "Wait"), [0]);
         const outcomes = await Promise.allSettled([
-          callMethod(client, path, PROCESS_INTERFACE, "Delete"),
-          callMethod(client, path, PROCESS_INTERFACE, "Delete"),
+          callMethod(daemon.client, path, PROCESS_INTERFACE, "Delete"),
+          callMethod(daemon.client, path, PROCESS_INTERFACE, "Delete"),
         ]);
         const types = outcomes.map((o) => (o.status === "fulfilled" ? "ok" : (o.reason as DBusError).type));
         assert.deepEqual(types.sort(), [`${E}NoSuchProcess`, "ok"].sort(), `round ${round}`);

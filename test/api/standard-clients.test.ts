@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import {
   BUS_NAME,
   CONTAINER_INTERFACE,
@@ -13,8 +13,8 @@ import {
   PROCESS_INTERFACE,
   processPath,
 } from "../../src/common/bus-path.js";
-import { type Bundle, makeBundle, uniqueId } from "../fixtures/bundle.js";
-import { startBerthd, type TestBerthd } from "../helpers/berthd.js";
+import { type Bundle, uniqueId } from "../fixtures/bundle.js";
+import { sharedBerthd } from "../helpers/berthd.js";
 import { busctl, type CommandResult, gdbusCall } from "../helpers/cli.js";
 
 function ok(result: CommandResult): string {
@@ -23,19 +23,14 @@ function ok(result: CommandResult): string {
 }
 
 describe("busctl and gdbus", () => {
-  let berthd: TestBerthd;
+  const daemon = sharedBerthd();
   let bundle: Bundle;
 
   before(async () => {
-    berthd = await startBerthd();
-    bundle = await makeBundle({ args: ["sh", "-c", "echo started; exec sleep 60"] });
-  });
-  after(async () => {
-    await berthd?.cleanup();
-    await bundle?.remove();
+    bundle = await daemon.bundle({ args: ["sh", "-c", "echo started; exec sleep 60"] });
   });
 
-  const bc = (...args: string[]) => busctl(berthd.address, args);
+  const bc = (...args: string[]) => busctl(daemon.address, args);
   const managerCall = (member: string, ...args: string[]) =>
     bc("call", BUS_NAME, MANAGER_PATH, MANAGER_INTERFACE, member, ...args);
   // "--": arguments such as "-c" are call arguments, not busctl options.
@@ -192,7 +187,7 @@ describe("busctl and gdbus", () => {
   });
 
   test("gdbus: a{sv} with GVariant syntax, fd replies, error names, Wait", async () => {
-    const address = berthd.address;
+    const address = daemon.address;
     const id = uniqueId("gdbus");
     const path = containerPath(id);
     const run = await gdbusCall(address, MANAGER_PATH, `${MANAGER_INTERFACE}.RunContainer`, [
@@ -240,7 +235,7 @@ describe("busctl and gdbus", () => {
   });
 
   test("gdbus monitor sees ContainerNew, PropertiesChanged, Exited, ContainerRemoved", async () => {
-    const monitor = spawn("gdbus", ["monitor", "--address", berthd.address, "--dest", BUS_NAME], {
+    const monitor = spawn("gdbus", ["monitor", "--address", daemon.address, "--dest", BUS_NAME], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let seen = "";
@@ -251,13 +246,13 @@ describe("busctl and gdbus", () => {
       await new Promise((r) => setTimeout(r, 500)); // gdbus subscribes asynchronously
       const id = uniqueId("monitor");
       ok(
-        await gdbusCall(berthd.address, MANAGER_PATH, `${MANAGER_INTERFACE}.RunContainer`, [
+        await gdbusCall(daemon.address, MANAGER_PATH, `${MANAGER_INTERFACE}.RunContainer`, [
           id,
           bundle.path,
           "{'AutoRemove': <true>}",
         ]),
       );
-      ok(await gdbusCall(berthd.address, containerPath(id), `${CONTAINER_INTERFACE}.Kill`, ["all", "9"]));
+      ok(await gdbusCall(daemon.address, containerPath(id), `${CONTAINER_INTERFACE}.Kill`, ["all", "9"]));
       const deadline = Date.now() + 15_000;
       while (!seen.includes("ContainerRemoved") && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 100));

@@ -3,18 +3,16 @@
 
 import assert from "node:assert/strict";
 import { closeSync, readdirSync, writeSync } from "node:fs";
-import { after, before, describe, test } from "node:test";
-import { type MessageBus, Variant } from "../../src/common/bus.js";
+import { describe, test } from "node:test";
+import { Variant } from "../../src/common/bus.js";
 import {
   CONTAINER_INTERFACE,
   containerPath,
-  MANAGER_INTERFACE,
-  MANAGER_PATH,
   PROCESS_INTERFACE,
   processPath,
 } from "../../src/common/bus-path.js";
-import { type Bundle, makeBundle, uniqueId } from "../fixtures/bundle.js";
-import { startBerthd, type TestBerthd } from "../helpers/berthd.js";
+import { uniqueId } from "../fixtures/bundle.js";
+import { sharedBerthd } from "../helpers/berthd.js";
 import {
   callMethod,
   errorName,
@@ -25,38 +23,19 @@ import {
 } from "../helpers/dbus.js";
 
 describe("stdio, exec, pause/resume, stats", () => {
-  let berthd: TestBerthd;
-  let client: MessageBus;
-  let signals: SignalRecorder;
-  const bundles: Bundle[] = [];
-
-  before(async () => {
-    berthd = await startBerthd();
-    client = await berthd.connect();
-    signals = await SignalRecorder.start(client);
-  });
-  after(async () => {
-    await berthd?.cleanup();
-    for (const bundle of bundles) await bundle.remove();
-  });
+  const daemon = sharedBerthd();
+  const { container } = daemon;
 
   async function run(
     args: string[],
     options: Record<string, Variant> = {},
     terminal = false,
   ): Promise<string> {
-    const bundle = await makeBundle({ args, terminal });
-    bundles.push(bundle);
+    const bundle = await daemon.bundle({ args, terminal });
     const id = uniqueId("io");
-    await callMethod(client, MANAGER_PATH, MANAGER_INTERFACE, "RunContainer", "ssa{sv}", [
-      id,
-      bundle.path,
-      options,
-    ]);
+    await daemon.manager("RunContainer", "ssa{sv}", [id, bundle.path, options]);
     return id;
   }
-  const container = (id: string, member: string, signature = "", body: unknown[] = []) =>
-    callMethod(client, containerPath(id), CONTAINER_INTERFACE, member, signature, body);
 
   test("OpenStdio: feed stdin and read stdout through the returned fds; CloseStdin ends cat", async () => {
     const id = await run(["cat"], { Stdin: new Variant("b", true) });
@@ -76,7 +55,7 @@ describe("stdio, exec, pause/resume, stats", () => {
   });
 
   test("OpenStdio leaks no fds in berthd: sent fds are closed, the rest go with the container", async () => {
-    const fdCount = () => readdirSync(`/proc/${berthd.pid}/fd`).length;
+    const fdCount = () => readdirSync(`/proc/${daemon.berthd.pid}/fd`).length;
     const id = await run(["sleep", "60"]);
     await new Promise((r) => setTimeout(r, 200));
     const baseline = fdCount();
@@ -101,7 +80,7 @@ describe("stdio, exec, pause/resume, stats", () => {
 
   test("terminal container: Resize reaches the pty (stty size)", async () => {
     const id = await run(["sh", "-c", "sleep 0.5; stty size; sleep 30"], {}, true);
-    assert.equal(await getProperty(client, containerPath(id), CONTAINER_INTERFACE, "Terminal"), true);
+    assert.equal(await getProperty(daemon.client, containerPath(id), CONTAINER_INTERFACE, "Terminal"), true);
     await container(id, "Resize", "uu", [123, 45]);
     const [stdin, stdout, stderr] = (await container(id, "OpenStdio")) as [number, number, number];
     closeSync(stdin);
@@ -126,34 +105,34 @@ describe("stdio, exec, pause/resume, stats", () => {
       },
     ]);
     assert.equal(created, path);
-    assert.equal(await getProperty(client, path, PROCESS_INTERFACE, "Id"), "job-1");
-    assert.equal(await getProperty(client, path, PROCESS_INTERFACE, "Terminal"), false);
-    assert.deepEqual(await callMethod(client, path, PROCESS_INTERFACE, "Wait"), [5]);
-    assert.equal(await getProperty(client, path, PROCESS_INTERFACE, "Status"), "stopped");
-    assert.equal(await getProperty(client, path, PROCESS_INTERFACE, "ExitCode"), 5);
-    const exited = await signals.waitFor((s) => s.path === path && s.member === "Exited");
+    assert.equal(await getProperty(daemon.client, path, PROCESS_INTERFACE, "Id"), "job-1");
+    assert.equal(await getProperty(daemon.client, path, PROCESS_INTERFACE, "Terminal"), false);
+    assert.deepEqual(await callMethod(daemon.client, path, PROCESS_INTERFACE, "Wait"), [5]);
+    assert.equal(await getProperty(daemon.client, path, PROCESS_INTERFACE, "Status"), "stopped");
+    assert.equal(await getProperty(daemon.client, path, PROCESS_INTERFACE, "ExitCode"), 5);
+    const exited = await daemon.signals.waitFor((s) => s.path === path && s.member === "Exited");
     assert.equal(exited.body[0], 5);
     assert.ok((exited.body[1] as bigint) > 0n);
-    await signals.waitFor((s) => s.member === "InterfacesAdded" && s.body[0] === path);
+    await daemon.signals.waitFor((s) => s.member === "InterfacesAdded" && s.body[0] === path);
 
-    await callMethod(client, path, PROCESS_INTERFACE, "Delete");
-    await signals.waitFor((s) => s.member === "InterfacesRemoved" && s.body[0] === path);
+    await callMethod(daemon.client, path, PROCESS_INTERFACE, "Delete");
+    await daemon.signals.waitFor((s) => s.member === "InterfacesRemoved" && s.body[0] === path);
     assert.equal(
-      await errorName(callMethod(client, path, PROCESS_INTERFACE, "Wait")),
+      await errorName(callMethod(daemon.client, path, PROCESS_INTERFACE, "Wait")),
       "org.berth.Supervisor1.Error.NoSuchProcess",
     );
 
     // Kill an exec'd process through its object.
     const sleeper = processPath(id, "sleeper");
     await container(id, "Exec", "sa{sv}", ["sleeper", { Args: new Variant("as", ["sleep", "60"]) }]);
-    await callMethod(client, sleeper, PROCESS_INTERFACE, "Kill", "i", [9]);
-    assert.deepEqual(await callMethod(client, sleeper, PROCESS_INTERFACE, "Wait"), [137]);
+    await callMethod(daemon.client, sleeper, PROCESS_INTERFACE, "Kill", "i", [9]);
+    assert.deepEqual(await callMethod(daemon.client, sleeper, PROCESS_INTERFACE, "Wait"), [137]);
 
     await container(id, "Kill", "si", ["all", 9]);
     await container(id, "Wait");
     await container(id, "Delete");
     // Deleting the container withdrew its remaining process objects too.
-    await signals.waitFor((s) => s.member === "InterfacesRemoved" && s.body[0] === sleeper);
+    await daemon.signals.waitFor((s) => s.member === "InterfacesRemoved" && s.body[0] === sleeper);
   });
 
   test("Exec of a process that exits at once: Wait still replies", async () => {
@@ -161,7 +140,7 @@ describe("stdio, exec, pause/resume, stats", () => {
     const path = processPath(id, "quick");
     await container(id, "Exec", "sa{sv}", ["quick", { Args: new Variant("as", ["true"]) }]);
     assert.deepEqual(
-      await callMethod(client, path, PROCESS_INTERFACE, "Wait", "", [], { timeoutMs: 10_000 }),
+      await callMethod(daemon.client, path, PROCESS_INTERFACE, "Wait", "", [], { timeoutMs: 10_000 }),
       [0],
     );
     await container(id, "Kill", "si", ["all", 9]);
@@ -171,11 +150,12 @@ describe("stdio, exec, pause/resume, stats", () => {
 
   /** OpenStdio on an exec'd process: everything on stdout and stderr, each up to EOF. */
   async function execOutput(path: string): Promise<{ stdout: string; stderr: string }> {
-    const [stdin, stdout, stderr] = (await callMethod(client, path, PROCESS_INTERFACE, "OpenStdio")) as [
-      number,
-      number,
-      number,
-    ];
+    const [stdin, stdout, stderr] = (await callMethod(
+      daemon.client,
+      path,
+      PROCESS_INTERFACE,
+      "OpenStdio",
+    )) as [number, number, number];
     closeSync(stdin);
     const [out, err] = await Promise.all([readFdToEnd(stdout), readFdToEnd(stderr)]);
     return { stdout: out, stderr: err };
@@ -190,8 +170,8 @@ describe("stdio, exec, pause/resume, stats", () => {
           { Args: new Variant("as", ["sh", "-c", "echo hi; echo oops >&2"]) },
         ])) as [string];
         assert.deepEqual(await execOutput(path), { stdout: "hi\n", stderr: "oops\n" }, execId);
-        assert.deepEqual(await callMethod(client, path, PROCESS_INTERFACE, "Wait"), [0]);
-        await callMethod(client, path, PROCESS_INTERFACE, "Delete");
+        assert.deepEqual(await callMethod(daemon.client, path, PROCESS_INTERFACE, "Wait"), [0]);
+        await callMethod(daemon.client, path, PROCESS_INTERFACE, "Delete");
       }
     } finally {
       await container(id, "Kill", "si", ["all", 9]).catch(() => {});
@@ -201,7 +181,7 @@ describe("stdio, exec, pause/resume, stats", () => {
   });
 
   test("OpenStdio on an exec that already exited: its output once, then InvalidState", async () => {
-    const fdCount = () => readdirSync(`/proc/${berthd.pid}/fd`).length;
+    const fdCount = () => readdirSync(`/proc/${daemon.berthd.pid}/fd`).length;
     const id = await run(["sleep", "60"]);
     try {
       const baseline = fdCount();
@@ -209,12 +189,12 @@ describe("stdio, exec, pause/resume, stats", () => {
         "done",
         { Args: new Variant("as", ["sh", "-c", "seq 1 1000; echo bye >&2"]), Stdin: new Variant("b", true) },
       ])) as [string];
-      assert.deepEqual(await callMethod(client, path, PROCESS_INTERFACE, "Wait"), [0]);
-      assert.equal(await getProperty(client, path, PROCESS_INTERFACE, "Status"), "stopped");
+      assert.deepEqual(await callMethod(daemon.client, path, PROCESS_INTERFACE, "Wait"), [0]);
+      assert.equal(await getProperty(daemon.client, path, PROCESS_INTERFACE, "Status"), "stopped");
       const expected = `${Array.from({ length: 1000 }, (_, i) => i + 1).join("\n")}\n`;
       assert.deepEqual(await execOutput(path), { stdout: expected, stderr: "bye\n" });
       assert.equal(
-        await errorName(callMethod(client, path, PROCESS_INTERFACE, "OpenStdio")),
+        await errorName(callMethod(daemon.client, path, PROCESS_INTERFACE, "OpenStdio")),
         "org.berth.Supervisor1.Error.InvalidState",
       );
       // An exec nobody attaches to: its held fds go with Delete.
@@ -222,9 +202,9 @@ describe("stdio, exec, pause/resume, stats", () => {
         "ignored",
         { Args: new Variant("as", ["echo", "unread"]) },
       ])) as [string];
-      assert.deepEqual(await callMethod(client, ignored, PROCESS_INTERFACE, "Wait"), [0]);
-      await callMethod(client, path, PROCESS_INTERFACE, "Delete");
-      await callMethod(client, ignored, PROCESS_INTERFACE, "Delete");
+      assert.deepEqual(await callMethod(daemon.client, ignored, PROCESS_INTERFACE, "Wait"), [0]);
+      await callMethod(daemon.client, path, PROCESS_INTERFACE, "Delete");
+      await callMethod(daemon.client, ignored, PROCESS_INTERFACE, "Delete");
       await new Promise((r) => setTimeout(r, 200));
       assert.ok(fdCount() <= baseline, `berthd fds: ${baseline} before, ${fdCount()} after both deletes`);
     } finally {
@@ -238,10 +218,14 @@ describe("stdio, exec, pause/resume, stats", () => {
     const id = await run(["sh", "-c", "while :; do :; done"]);
     const path = containerPath(id);
     await container(id, "Pause");
-    assert.equal(await getProperty(client, path, CONTAINER_INTERFACE, "Status"), "paused");
-    await signals.waitFor((s) => s.path === path && SignalRecorder.describe(s).includes("Status=paused"));
+    assert.equal(await getProperty(daemon.client, path, CONTAINER_INTERFACE, "Status"), "paused");
+    await daemon.signals.waitFor(
+      (s) => s.path === path && SignalRecorder.describe(s).includes("Status=paused"),
+    );
     await container(id, "Resume");
-    await signals.waitFor((s) => s.path === path && SignalRecorder.describe(s).includes("Status=running"));
+    await daemon.signals.waitFor(
+      (s) => s.path === path && SignalRecorder.describe(s).includes("Status=running"),
+    );
 
     await new Promise((r) => setTimeout(r, 300));
     const [stats] = (await container(id, "GetStats")) as [Record<string, Variant>];

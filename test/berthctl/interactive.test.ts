@@ -4,42 +4,22 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { promisify } from "node:util";
-import { type Bundle, makeBundle, type SpecOptions, uniqueId } from "../fixtures/bundle.js";
-import { CHECKOUT, startBerthd, type TestBerthd } from "../helpers/berthd.js";
-import { BERTHCTL, berthctl, collect, type Result, spawnBerthctl } from "./run-berthctl.js";
+import { type SpecOptions, uniqueId } from "../fixtures/bundle.js";
+import { CHECKOUT, sharedBerthd } from "../helpers/berthd.js";
+import { BERTHCTL, berthctlOn, collect, spawnBerthctl } from "./run-berthctl.js";
 
 const execFileAsync = promisify(execFile);
 /** The pty driver lives next to this test's source (tsc does not copy .py files). */
 const PTY_RUN = join(CHECKOUT, "test/berthctl/pty-run.py");
 
 describe("berthctl interactive sessions against berthd", () => {
-  let berthd: TestBerthd;
-  const bundles: Bundle[] = [];
-  const ids: string[] = [];
-
-  before(async () => {
-    berthd = await startBerthd();
-  });
-  after(async () => {
-    if (berthd) {
-      await berthctl(["rm", "-f", ...ids], { address: berthd.address }).catch(() => {});
-      await berthd.cleanup();
-    }
-    for (const b of bundles) await b.remove();
-  });
-
-  const ctl = (args: string[], input?: string): Promise<Result> =>
-    berthctl(args, { address: berthd.address, ...(input === undefined ? {} : { input }) });
-  const bundle = async (spec: SpecOptions): Promise<string> => {
-    const b = await makeBundle(spec);
-    bundles.push(b);
-    return b.path;
-  };
+  const daemon = sharedBerthd();
+  const ctl = berthctlOn(daemon);
+  const bundle = async (spec: SpecOptions): Promise<string> => (await daemon.bundle(spec)).path;
   const running = async (prefix: string): Promise<string> => {
     const id = uniqueId(prefix);
-    ids.push(id);
     const r = await ctl(["run", "-d", id, await bundle({ args: ["sleep", "120"] })]);
     assert.equal(r.code, 0, r.stderr);
     return id;
@@ -96,7 +76,6 @@ describe("berthctl interactive sessions against berthd", () => {
 
   test("run -i -t on a pty: the container sees a tty of our size, then our resize, and its code comes back", async () => {
     const id = uniqueId("tty");
-    ids.push(id);
     const path = await bundle({ args: ["sh", "-c", "stty size; read x; stty size; exit 4"], terminal: true });
     const steps = [
       [30, 100],
@@ -104,7 +83,7 @@ describe("berthctl interactive sessions against berthd", () => {
       ["", ["sleep", 0.5]],
       ["", ["write", "go\r"]],
     ];
-    const env = { ...process.env, BERTH_ADDRESS: berthd.address };
+    const env = { ...process.env, BERTH_ADDRESS: daemon.address };
     const r = await execFileAsync(
       "python3",
       [PTY_RUN, JSON.stringify(steps), process.execPath, BERTHCTL, "run", "-i", "-t", "--rm", id, path],
@@ -127,14 +106,13 @@ describe("berthctl interactive sessions against berthd", () => {
 
   test("run -i -t: Ctrl-P Ctrl-Q detaches, the container keeps running", async () => {
     const id = uniqueId("detach");
-    ids.push(id);
     const path = await bundle({ args: ["sh", "-c", "echo started; cat"], terminal: true });
     const steps = [
       [24, 80],
       ["started", ["write", "echo-me\r"]],
       ["echo-me\r\r\necho-me", ["write", "\u0010\u0011"]],
     ];
-    const env = { ...process.env, BERTH_ADDRESS: berthd.address };
+    const env = { ...process.env, BERTH_ADDRESS: daemon.address };
     const r = await execFileAsync(
       "python3",
       [PTY_RUN, JSON.stringify(steps), process.execPath, BERTHCTL, "run", "-i", "-t", id, path],
@@ -160,7 +138,7 @@ describe("berthctl interactive sessions against berthd", () => {
       ["", ["sleep", 1]],
       ["", ["write", "x\r"]],
     ];
-    const env = { ...process.env, BERTH_ADDRESS: berthd.address };
+    const env = { ...process.env, BERTH_ADDRESS: daemon.address };
     const r = await execFileAsync(
       "python3",
       [
@@ -191,7 +169,7 @@ describe("berthctl interactive sessions against berthd", () => {
   });
 
   test("events --json: one parseable line per signal, in the design's order", async () => {
-    const events = spawnBerthctl(["events", "--json"], { address: berthd.address });
+    const events = spawnBerthctl(["events", "--json"], { address: daemon.address });
     const result = collect(events);
     let buffer = "";
     const seen: Record<string, unknown>[] = [];
@@ -210,7 +188,6 @@ describe("berthctl interactive sessions against berthd", () => {
         assert.ok(i < 100, "events never showed a created container");
         const r = await ctl(["create", `${probe}-${i}`, probePath]);
         assert.equal(r.code, 0, r.stderr);
-        ids.push(`${probe}-${i}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       const id = uniqueId("events");

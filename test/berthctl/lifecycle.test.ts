@@ -5,41 +5,23 @@
 import assert from "node:assert/strict";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
-import { type Bundle, makeBundle, makeTempDir, type SpecOptions, uniqueId } from "../fixtures/bundle.js";
-import { startBerthd, type TestBerthd } from "../helpers/berthd.js";
+import { describe, test } from "node:test";
+import { makeTempDir, type SpecOptions, uniqueId } from "../fixtures/bundle.js";
+import { sharedBerthd } from "../helpers/berthd.js";
 import { waitForText } from "../helpers/wait.js";
-import { assertOneLineError, berthctl, collect, type Result, spawnBerthctl } from "./run-berthctl.js";
+import {
+  assertOneLineError,
+  berthctl,
+  berthctlOn,
+  collect,
+  type Result,
+  spawnBerthctl,
+} from "./run-berthctl.js";
 
 describe("berthctl against berthd", () => {
-  let berthd: TestBerthd;
-  const bundles: Bundle[] = [];
-  const ids: string[] = [];
-
-  before(async () => {
-    berthd = await startBerthd();
-  });
-  after(async () => {
-    // Containers first (through berthctl itself, then the helper's runtime sweep), then bundles.
-    if (berthd) {
-      await berthctl(["rm", "-f", ...ids], { address: berthd.address }).catch(() => {});
-      await berthd.cleanup();
-    }
-    for (const b of bundles) await b.remove();
-  });
-
-  const ctl = (args: string[], input?: string): Promise<Result> =>
-    berthctl(args, { address: berthd.address, ...(input === undefined ? {} : { input }) });
-  const bundle = async (spec: SpecOptions): Promise<string> => {
-    const b = await makeBundle(spec);
-    bundles.push(b);
-    return b.path;
-  };
-  const newId = (prefix: string): string => {
-    const id = uniqueId(prefix);
-    ids.push(id);
-    return id;
-  };
+  const daemon = sharedBerthd();
+  const ctl = berthctlOn(daemon);
+  const bundle = async (spec: SpecOptions): Promise<string> => (await daemon.bundle(spec)).path;
   const inspect = async (id: string): Promise<Record<string, unknown>> => {
     const r = await ctl(["inspect", "--json", id]);
     assert.equal(r.code, 0, r.stderr);
@@ -49,20 +31,20 @@ describe("berthctl against berthd", () => {
   test("run passes the container's exit code through: 0 and 3, output on the right streams", async () => {
     const ok = await ctl([
       "run",
-      newId("ok"),
+      uniqueId("ok"),
       await bundle({ args: ["sh", "-c", "echo out; echo err >&2"] }),
     ]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(ok.stdout, "out\n");
     assert.equal(ok.stderr, "err\n");
-    const three = await ctl(["run", newId("three"), await bundle({ args: ["sh", "-c", "exit 3"] })]);
+    const three = await ctl(["run", uniqueId("three"), await bundle({ args: ["sh", "-c", "exit 3"] })]);
     assert.equal(three.code, 3, three.stderr);
   });
 
   test("run exits 137 when the container is killed with SIGKILL", async () => {
-    const id = newId("killed");
+    const id = uniqueId("killed");
     const running = spawnBerthctl(["run", id, await bundle({ args: ["sleep", "60"] })], {
-      address: berthd.address,
+      address: daemon.address,
     });
     const done = collect(running);
     await waitForStatus(ctl, id, "running");
@@ -76,10 +58,10 @@ describe("berthctl against berthd", () => {
   });
 
   test("run passes SIGTERM on to the container and exits with the code it chose", async () => {
-    const id = newId("sigproxy");
+    const id = uniqueId("sigproxy");
     const script = "trap 'echo caught; exit 11' TERM; echo ready; while :; do sleep 0.1; done";
     const child = spawnBerthctl(["run", id, await bundle({ args: ["sh", "-c", script] })], {
-      address: berthd.address,
+      address: daemon.address,
     });
     const done = collect(child);
     await new Promise<void>((resolve) => {
@@ -97,13 +79,13 @@ describe("berthctl against berthd", () => {
 
   test("with no --address and no BERTH_ADDRESS, the system bus ($DBUS_SYSTEM_BUS_ADDRESS) is used", async () => {
     // /run/berth/private does not exist in tests (or is tried first and falls back silently).
-    const r = await berthctl(["version"], { env: { DBUS_SYSTEM_BUS_ADDRESS: berthd.address } });
+    const r = await berthctl(["version"], { env: { DBUS_SYSTEM_BUS_ADDRESS: daemon.address } });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^berthd /m);
   });
 
   test("run -i --rm: stdin round trip, EOF closes the container's stdin, and the container is gone", async () => {
-    const id = newId("cat");
+    const id = uniqueId("cat");
     const r = await ctl(["run", "-i", "--rm", id, await bundle({ args: ["cat"] })], "line one\nline two\n");
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "line one\nline two\n");
@@ -112,7 +94,7 @@ describe("berthctl against berthd", () => {
   });
 
   test("run -d, ps (table, -q, --json), inspect, status, stats --json, pause/resume, rm -f", async () => {
-    const id = newId("bg");
+    const id = uniqueId("bg");
     const started = await ctl([
       "run",
       "-d",
@@ -193,7 +175,7 @@ describe("berthctl against berthd", () => {
   });
 
   test("rm -f a paused container", async () => {
-    const id = newId("paused");
+    const id = uniqueId("paused");
     assert.equal((await ctl(["run", "-d", id, await bundle({ args: ["sleep", "60"] })])).code, 0);
     assert.equal((await ctl(["pause", id])).code, 0);
     const r = await ctl(["rm", "-f", id]);
@@ -202,7 +184,7 @@ describe("berthctl against berthd", () => {
   });
 
   test("create, attach before start, start: attach forwards stdin and exits with the container's code", async () => {
-    const id = newId("attach");
+    const id = uniqueId("attach");
     const created = await ctl([
       "create",
       "-i",
@@ -212,7 +194,7 @@ describe("berthctl against berthd", () => {
     assert.equal(created.code, 0, created.stderr);
     assert.equal(created.stdout, `${id}\n`);
     assert.equal((await inspect(id)).Status, "created");
-    const attached = spawnBerthctl(["attach", id], { address: berthd.address });
+    const attached = spawnBerthctl(["attach", id], { address: daemon.address });
     const result = collect(attached, { keepStdinOpen: true });
     const started = await ctl(["start", id]);
     assert.equal(started.code, 0, started.stderr);
@@ -225,7 +207,7 @@ describe("berthctl against berthd", () => {
   });
 
   test("logs from the file driver: streams apart, -n, -f until exit", async () => {
-    const id = newId("logs");
+    const id = uniqueId("logs");
     const r = await ctl([
       "run",
       "--log-driver",
@@ -239,7 +221,7 @@ describe("berthctl against berthd", () => {
     assert.equal(all.stdout, "one\nthree\n");
     assert.equal(all.stderr, "two\n");
     // The shim orders records across streams as it reads them: -n is checked on one stream.
-    const lines = newId("lines");
+    const lines = uniqueId("lines");
     assert.equal(
       (await ctl(["run", lines, await bundle({ args: ["sh", "-c", "echo a; echo b; echo c"] })])).code,
       0,
@@ -247,7 +229,7 @@ describe("berthctl against berthd", () => {
     const last = await ctl(["logs", "-n", "2", lines]);
     assert.equal(last.stdout, "b\nc\n");
 
-    const follow = newId("follow");
+    const follow = uniqueId("follow");
     assert.equal(
       (
         await ctl([
@@ -278,27 +260,27 @@ describe("berthctl against berthd", () => {
     chmodSync(join(bin.path, "journalctl"), 0o755);
     const env = { PATH: `${bin.path}:${process.env.PATH}` };
 
-    const id = newId("journal");
+    const id = uniqueId("journal");
     assert.equal(
       (await ctl(["run", "--log-driver", "journald", id, await bundle({ args: ["true"] })])).code,
       0,
     );
-    const r = await berthctl(["logs", id], { address: berthd.address, env });
+    const r = await berthctl(["logs", id], { address: daemon.address, env });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "journal line 1\njournal line 2\n");
-    const status = await berthctl(["status", "-n", "2", id], { address: berthd.address, env });
+    const status = await berthctl(["status", "-n", "2", id], { address: daemon.address, env });
     assert.match(status.stdout, /\n\njournal line 1\njournal line 2\n$/);
 
     // The container runs until the test has seen journalctl -f start: a fixed sleep raced berthctl's
     // Status read on a loaded machine (the container had exited, so no -f).
-    const live = newId("journalf");
+    const live = uniqueId("journalf");
     assert.equal(
       (await ctl(["run", "-d", "--log-driver", "journald", live, await bundle({ args: ["sleep", "60"] })]))
         .code,
       0,
     );
     const following = berthctl(["logs", "-f", "-n", "5", live], {
-      address: berthd.address,
+      address: daemon.address,
       env,
       timeoutMs: 20_000,
     });
@@ -316,7 +298,7 @@ describe("berthctl against berthd", () => {
   });
 
   test("logs of a container that keeps none: one-line error, exit 1", async () => {
-    const id = newId("nolog");
+    const id = uniqueId("nolog");
     assert.equal((await ctl(["run", "--log-driver", "none", id, await bundle({ args: ["true"] })])).code, 0);
     const r = await ctl(["logs", id]);
     assert.equal(r.code, 1);
@@ -325,7 +307,7 @@ describe("berthctl against berthd", () => {
   });
 
   test("status shows the exit code and the last log lines", async () => {
-    const id = newId("status");
+    const id = uniqueId("status");
     const script = "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo line$i; done; exit 2";
     assert.equal((await ctl(["run", id, await bundle({ args: ["sh", "-c", script] })])).code, 2);
     const r = await ctl(["status", id]);
@@ -336,7 +318,7 @@ describe("berthctl against berthd", () => {
   });
 
   test("kill -s by number and --all; wait prints the code", async () => {
-    const id = newId("kill");
+    const id = uniqueId("kill");
     assert.equal(
       (
         await ctl([
@@ -351,7 +333,7 @@ describe("berthctl against berthd", () => {
     assert.equal((await ctl(["kill", "-s", "15", id])).code, 0);
     assert.equal((await ctl(["wait", id])).stdout, "42\n");
 
-    const all = newId("killall");
+    const all = uniqueId("killall");
     assert.equal(
       (await ctl(["run", "-d", all, await bundle({ args: ["sh", "-c", "sleep 60 & wait"] })])).code,
       0,
@@ -382,7 +364,7 @@ describe("berthctl against berthd", () => {
     const start = await ctl(["start", missing]);
     assert.match(start.stderr, new RegExp(`NoSuchContainer: no container "${missing}"`));
 
-    const bad = newId("badbundle");
+    const bad = uniqueId("badbundle");
     const r = await ctl(["run", bad, "/nonexistent/bundle"]);
     assert.equal(r.code, 125);
     assertOneLineError(r.stderr);
@@ -396,19 +378,19 @@ describe("berthctl against berthd", () => {
   });
 
   test("an unprivileged user may read (ps, inspect) but not change (kill): AccessDenied, one line", async () => {
-    const id = newId("policy");
+    const id = uniqueId("policy");
     assert.equal((await ctl(["run", "-d", id, await bundle({ args: ["sleep", "60"] })])).code, 0);
     const nobody = 65534;
-    const list = await berthctl(["ps", "-q"], { address: berthd.address, uid: nobody });
+    const list = await berthctl(["ps", "-q"], { address: daemon.address, uid: nobody });
     assert.equal(list.code, 0, list.stderr);
     assert.ok(list.stdout.split("\n").includes(id));
     assert.equal(
-      (await berthctl(["inspect", "--json", id], { address: berthd.address, uid: nobody })).code,
+      (await berthctl(["inspect", "--json", id], { address: daemon.address, uid: nobody })).code,
       0,
     );
-    const table = await berthctl(["ps"], { address: berthd.address, uid: nobody });
+    const table = await berthctl(["ps"], { address: daemon.address, uid: nobody });
     assert.match(table.stdout, new RegExp(`^${id}\\s+running`, "m"), table.stderr);
-    const kill = await berthctl(["kill", id], { address: berthd.address, uid: nobody });
+    const kill = await berthctl(["kill", id], { address: daemon.address, uid: nobody });
     assert.equal(kill.code, 1);
     assertOneLineError(kill.stderr);
     assert.match(kill.stderr, new RegExp(`^berthctl: kill ${id}: AccessDenied: `));
@@ -416,7 +398,7 @@ describe("berthctl against berthd", () => {
   });
 
   test("run -t on a bundle without a terminal: exit 125, the container is removed", async () => {
-    const id = newId("notty");
+    const id = uniqueId("notty");
     const r = await ctl(["run", "-t", id, await bundle({ args: ["true"] })]);
     assert.equal(r.code, 125);
     assertOneLineError(r.stderr);

@@ -3,7 +3,7 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
-import { CHECKOUT } from "../helpers/berthd.js";
+import { CHECKOUT, type SharedBerthd } from "../helpers/berthd.js";
 
 export const BERTHCTL = join(CHECKOUT, "dist/src/berthctl/main.js");
 
@@ -37,6 +37,12 @@ export function spawnBerthctl(args: string[], options: RunOptions = {}): ChildPr
 export function berthctl(args: string[], options: RunOptions = {}): Promise<Result> {
   const child = spawnBerthctl(args, options);
   return collect(child, options);
+}
+
+/** berthctl run against `daemon`'s bus, with `input` (when given) on its stdin. */
+export function berthctlOn(daemon: SharedBerthd): (args: string[], input?: string) => Promise<Result> {
+  return (args, input) =>
+    berthctl(args, { address: daemon.address, ...(input === undefined ? {} : { input }) });
 }
 
 export function collect(child: ChildProcess, options: RunOptions = {}): Promise<Result> {

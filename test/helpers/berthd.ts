@@ -2,8 +2,9 @@
 // (./dbus.ts), with its own temp state dir and config, so tests run in parallel without touching
 // /run/berth. Everything it made is cleaned up by cleanup(), even after a failed test: the daemon,
 // client connections, every container left in the state dir's runtime roots (runtime delete -f), their
-// shims, the temp dirs, and the bus when the helper started it. If the test process exits without
-// cleanup(), an exit hook does the same; if it is killed, berthd gets SIGTERM (pdeathsig) and stops.
+// shims, the temp dirs, and the bus when the helper started it. If the test process exits or gets
+// SIGINT/SIGTERM/SIGHUP without cleanup(), an atExit() hook does the same; if it is SIGKILLed, berthd
+// gets SIGTERM (pdeathsig) and stops.
 //
 //   import { startBerthd } from "../helpers/berthd.js";
 //   const berthd = await startBerthd();
@@ -15,15 +16,26 @@
 // Options: `config` replaces the generated TOML (see testConfig()), `bus` shares a bus you started,
 // `env` adds variables, `args` adds command-line arguments. berthd.exited() waits for it to exit by
 // itself; berthd.stop() sends SIGTERM; berthd.reload() sends SIGHUP.
+//
+// A describe() block whose tests share one berthd calls sharedBerthd() in its body instead (see there).
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import { callBusDaemon, connectBus, type MessageBus } from "../../src/common/bus.js";
-import { BUS_NAME } from "../../src/common/bus-path.js";
+import {
+  BUS_NAME,
+  CONTAINER_INTERFACE,
+  containerPath,
+  MANAGER_INTERFACE,
+  MANAGER_PATH,
+} from "../../src/common/bus-path.js";
+import { type Bundle, makeBundle, type SpecOptions } from "../fixtures/bundle.js";
+import { atExit } from "../fixtures/exit-cleanup.js";
 import { makeTempDir, type TempDir } from "../fixtures/temp.js";
-import { startBus, type TestBus } from "./dbus.js";
+import { callMethod, SignalRecorder, startBus, type TestBus } from "./dbus.js";
 import { crun, runc } from "./runtime.js";
 
 /** The checkout root (from dist/test/helpers/). */
@@ -91,6 +103,11 @@ export interface TestBerthd {
   reload(): void;
   /** Starts a new berthd on the same bus, state dir and config, and waits until it owns the name. */
   restart(): Promise<void>;
+  /**
+   * Waits until the running berthd logged "ready: serving", which it does once its private socket
+   * listens too (startBerthd() and restart() wait only for the bus name).
+   */
+  serving(timeoutMs?: number): Promise<void>;
   /** Stops everything this helper made; safe to call twice. */
   cleanup(): Promise<void>;
 }
@@ -166,24 +183,6 @@ export function removeLeftovers(stateDir: string): void {
   }
 }
 
-/**
- * berthds not yet cleaned up, by state dir. If the test process exits without cleanup() (a crash, a
- * timeout), this hook kills them and their containers, before the temp dirs holding the state go.
- */
-const live = new Map<string, () => void>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.prependListener("exit", () => {
-    for (const [stateDir, killDaemon] of live) {
-      killDaemon();
-      removeLeftovers(stateDir);
-    }
-  });
-}
-
 /** SIGKILLs the shim whose pid is in `pidFile`, if that pid still is a berth-shim. */
 function killShim(pidFile: string): void {
   try {
@@ -197,11 +196,13 @@ function killShim(pidFile: string): void {
 export async function startBerthd(options: BerthdOptions = {}): Promise<TestBerthd> {
   const ownBus = options.bus === undefined;
   const bus = options.bus ?? (await startBus());
-  installExitHook();
   const dir: TempDir = makeTempDir("berthd");
   const stateDir = join(dir.path, "state");
-  live.set(stateDir, () => {
+  // If the test process ends without cleanup() (a crash, a runner's SIGTERM): kill berthd and its
+  // containers. Registered after the temp dir, so it runs before that dir (holding the state) goes.
+  const unregisterLastResort = atExit(() => {
     if (child !== undefined && !exited(child)) child.kill("SIGKILL");
+    removeLeftovers(stateDir);
   });
   const configPath = join(dir.path, "berthd.toml");
   writeFileSync(configPath, options.config ?? testConfig());
@@ -211,7 +212,11 @@ export async function startBerthd(options: BerthdOptions = {}): Promise<TestBert
   let watcher: MessageBus | undefined;
   let cleaned = false;
 
+  /** Where the running berthd's output starts in `output`. */
+  let runStart = 0;
+
   const spawnBerthd = (): ChildProcess => {
+    runStart = output.length;
     // setpriv --pdeathsig: berthd gets SIGTERM if the test process dies without cleaning up.
     const next = spawn(
       "setpriv",
@@ -261,7 +266,7 @@ export async function startBerthd(options: BerthdOptions = {}): Promise<TestBert
       if (!(await waitForExit(child, 5000))) await kill();
     }
     removeLeftovers(stateDir);
-    live.delete(stateDir);
+    unregisterLastResort();
     await dir.remove();
     if (ownBus) await bus.stop();
   };
@@ -299,6 +304,13 @@ export async function startBerthd(options: BerthdOptions = {}): Promise<TestBert
     reload() {
       child?.kill("SIGHUP");
     },
+    async serving(timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!output.slice(runStart).includes("ready: serving")) {
+        if (Date.now() > deadline) throw new Error(`berthd not serving after ${timeoutMs} ms:\n${output}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
     async restart() {
       if (child !== undefined && !exited(child)) throw new Error("restart(): berthd is still running");
       child = spawnBerthd();
@@ -315,4 +327,80 @@ export async function startBerthd(options: BerthdOptions = {}): Promise<TestBert
     throw error;
   }
   return handle;
+}
+
+/** The berthd, client, signal record and bundles a describe() block's tests share (see sharedBerthd()). */
+export interface SharedBerthd {
+  readonly berthd: TestBerthd;
+  /** berthd.address: the bus address, for berthctl, busctl and gdbus. */
+  readonly address: string;
+  /** A client connected in before(). */
+  readonly client: MessageBus;
+  /** Every signal berthd emitted since before(). */
+  readonly signals: SignalRecorder;
+  /** A new bundle, removed in after(). */
+  bundle(options: SpecOptions): Promise<Bundle>;
+  /** A Manager method's reply body. */
+  manager(member: string, signature?: string, body?: unknown[]): Promise<unknown[]>;
+  /** A container's method's reply body. */
+  container(id: string, member: string, signature?: string, body?: unknown[]): Promise<unknown[]>;
+}
+
+/**
+ * Registers before() and after() hooks on the describe() block it is called in: before() starts berthd
+ * (with `options()`, read then, so it may name a bus an earlier hook started) and a client recording
+ * signals; after() runs even when a test or before() failed, and stops berthd, its clients, every
+ * container and shim, and the bus unless `options()` named one (berthd.cleanup()), then removes the
+ * bundles made through bundle(). test/helpers/shared-berthd.test.ts checks that.
+ *
+ *   describe("…", () => {
+ *     const daemon = sharedBerthd();
+ *     test("…", async () => {
+ *       const bundle = await daemon.bundle({ args: ["sleep", "60"] });
+ *       await daemon.manager("RunContainer", "ssa{sv}", [uniqueId("x"), bundle.path, {}]);
+ *       await daemon.signals.waitFor((s) => s.member === "ContainerNew");
+ *     });
+ *   });
+ */
+export function sharedBerthd(options: () => BerthdOptions = () => ({})): SharedBerthd {
+  let berthd: TestBerthd | undefined;
+  let client: MessageBus | undefined;
+  let signals: SignalRecorder | undefined;
+  const bundles: Bundle[] = [];
+  before(async () => {
+    berthd = await startBerthd(options());
+    client = await berthd.connect();
+    signals = await SignalRecorder.start(client);
+  });
+  after(async () => {
+    await berthd?.cleanup();
+    for (const made of bundles.splice(0)) await made.remove();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error("sharedBerthd: used outside a test (before() has not run)");
+    return value;
+  };
+  return {
+    get berthd() {
+      return started(berthd);
+    },
+    get address() {
+      return started(berthd).address;
+    },
+    get client() {
+      return started(client);
+    },
+    get signals() {
+      return started(signals);
+    },
+    async bundle(spec) {
+      const made = await makeBundle(spec);
+      bundles.push(made);
+      return made;
+    },
+    manager: (member, signature = "", body = []) =>
+      callMethod(started(client), MANAGER_PATH, MANAGER_INTERFACE, member, signature, body),
+    container: (id, member, signature = "", body = []) =>
+      callMethod(started(client), containerPath(id), CONTAINER_INTERFACE, member, signature, body),
+  };
 }

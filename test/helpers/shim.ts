@@ -9,14 +9,18 @@
 //   await env.createWithShim({ bundle: bundle.path });   // the first process reported "created"
 //   await env.start();
 //   assert.equal((await env.waitExit()).exit_code, 3);
+//
+// ShimEnv.started(t, { args: ["sleep", "1000"] }) takes those five steps for a test that needs nothing
+// between them.
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { LogDriver } from "../../src/common/types.js";
+import { makeBundle } from "../fixtures/bundle.js";
 import { atExit } from "../fixtures/exit-cleanup.js";
-import type { OciProcess } from "../fixtures/oci-spec.js";
+import type { OciProcess, SpecOptions } from "../fixtures/oci-spec.js";
 import { makeTempDir, uniqueId } from "../fixtures/temp.js";
 import { waitShimGone } from "./fifo.js";
 import { processAlive, processesMentioning } from "./proc.js";
@@ -128,6 +132,16 @@ export class ShimEnv {
     });
     await mkdir(env.stateDir);
     await mkdir(env.runtimeRoot);
+    return env;
+  }
+
+  /** create(), then a container from a new bundle of `spec` (removed after the test) under its shim, started. */
+  static async started(t: AfterHook, spec: SpecOptions, options: ShimEnvOptions = {}): Promise<ShimEnv> {
+    const env = await ShimEnv.create(t, options);
+    const bundle = await makeBundle(spec);
+    t.after(() => bundle.remove());
+    await env.createWithShim({ bundle: bundle.path });
+    await env.start();
     return env;
   }
 

@@ -17,6 +17,7 @@ import { containerPath } from "../../src/common/bus-path.js";
 import { type Bundle, makeBundle, uniqueId } from "../fixtures/bundle.js";
 import { atExit } from "../fixtures/exit-cleanup.js";
 import { CHECKOUT, Sandbox } from "../sandbox/sandbox.js";
+import { show } from "../systemd/helpers.js";
 
 const VERSION = (JSON.parse(readFileSync(join(CHECKOUT, "package.json"), "utf8")) as { version: string })
   .version;
@@ -86,14 +87,15 @@ function dpkgDeb(...args: string[]): Promise<string> {
   });
 }
 
-async function show(unit: string, ...properties: string[]): Promise<Record<string, string>> {
-  const out = await sandbox.execOk("systemctl", ["show", "-p", properties.join(","), unit]);
-  return Object.fromEntries(
-    out
-      .trim()
-      .split("\n")
-      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-  );
+/** The names the sandbox's system bus can start services for, as busctl prints them. */
+function activatableNames(): Promise<string> {
+  return sandbox.execOk("busctl", [
+    "call",
+    "org.freedesktop.DBus",
+    "/org/freedesktop/DBus",
+    "org.freedesktop.DBus",
+    "ListActivatableNames",
+  ]);
 }
 
 /** A property of a container object through the system bus, busctl's text ("s \"running\"" → running). */
@@ -279,8 +281,8 @@ test("apt-get install ./berth_*.deb works offline: socket enabled and listening,
   assert.equal(verify.stdout, "", "every installed file matches its checksum");
 
   assert.equal((await sandbox.exec("systemctl", ["is-enabled", "berthd.socket"])).stdout, "enabled\n");
-  assert.equal((await show("berthd.socket", "ActiveState")).ActiveState, "active");
-  assert.equal((await show("berthd.service", "ActiveState")).ActiveState, "inactive");
+  assert.equal((await show(sandbox, "berthd.socket", "ActiveState")).ActiveState, "active");
+  assert.equal((await show(sandbox, "berthd.service", "ActiveState")).ActiveState, "inactive");
   assert.equal(
     await sandbox.execOk("stat", [
       "-c",
@@ -291,13 +293,7 @@ test("apt-get install ./berth_*.deb works offline: socket enabled and listening,
     ]),
     "directory 700\ndirectory 700\nsocket 600\n",
   );
-  const activatable = await sandbox.execOk("busctl", [
-    "call",
-    "org.freedesktop.DBus",
-    "/org/freedesktop/DBus",
-    "org.freedesktop.DBus",
-    "ListActivatableNames",
-  ]);
+  const activatable = await activatableNames();
   assert.ok(activatable.includes(`"${BUS}"`), "the bus knows the activation file");
   assert.match(
     await sandbox.execOk("pkaction", ["--action-id", "org.berth.supervisor1.manage", "--verbose"]),
@@ -331,6 +327,7 @@ test("systemctl start berthd: berthd.service becomes active (Type=notify: berthd
     timeoutMs: 30_000,
   });
   const state = await show(
+    sandbox,
     "berthd.service",
     "ActiveState",
     "SubState",
@@ -435,7 +432,7 @@ test("as root, /run/berth/private answers the same API without the bus (socket a
 });
 
 test("upgrading the package restarts berthd and nothing else", async () => {
-  const before = await show("berthd.service", "ActiveState", "MainPID");
+  const before = await show(sandbox, "berthd.service", "ActiveState", "MainPID");
   assert.equal(
     before.ActiveState,
     "active",
@@ -450,7 +447,7 @@ test("upgrading the package restarts berthd and nothing else", async () => {
     new RegExp(`Unpacking berth \\(${UPGRADE_VERSION.replace(/[.+]/g, "\\$&")}\\) over`),
   );
 
-  const afterUpgrade = await show("berthd.service", "ActiveState", "MainPID");
+  const afterUpgrade = await show(sandbox, "berthd.service", "ActiveState", "MainPID");
   assert.equal(afterUpgrade.ActiveState, "active");
   assert.notEqual(afterUpgrade.MainPID, before.MainPID, "berthd was restarted");
   const version = await sandbox.execOk("busctl", [
@@ -533,13 +530,7 @@ test("apt-get remove stops and deletes every container through the runtime and l
     ]),
     "",
   );
-  const activatable = await sandbox.execOk("busctl", [
-    "call",
-    "org.freedesktop.DBus",
-    "/org/freedesktop/DBus",
-    "org.freedesktop.DBus",
-    "ListActivatableNames",
-  ]);
+  const activatable = await activatableNames();
   assert.ok(!activatable.includes(`"${BUS}"`), "the bus no longer knows org.berth.Supervisor1");
   // Removed; dpkg keeps the postrm for a purge ("rc").
   assert.equal(await sandbox.execOk("dpkg-query", ["-W", `-f=\${db:Status-Abbrev}`, "berth"]), "rc ");

@@ -14,6 +14,7 @@ import {
   watchdogUsec,
 } from "../../src/berthd/systemd/notify.js";
 import { uniqueId } from "../fixtures/bundle.js";
+import { poll, show } from "../systemd/helpers.js";
 import { CHECKOUT, Sandbox } from "./sandbox.js";
 
 const PROBE = join(CHECKOUT, "dist/test/sandbox/notify-probe.js");
@@ -21,26 +22,6 @@ const sandbox = new Sandbox();
 
 before(() => sandbox.up());
 after(() => sandbox.down());
-
-async function show(unit: string, ...properties: string[]): Promise<Record<string, string>> {
-  const out = await sandbox.execOk("systemctl", ["show", "-p", properties.join(","), unit]);
-  return Object.fromEntries(
-    out
-      .trim()
-      .split("\n")
-      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-  );
-}
-
-async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((done) => setTimeout(done, 100));
-  }
-}
 
 test("without a service manager every call is a no-op", () => {
   for (const name of ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID"]) {
@@ -97,17 +78,21 @@ test("READY=1, STATUS (printf-looking text passed as data) and watchdog pings re
     "ready",
     status,
   ]);
-  const running = await show(unit, "ActiveState", "SubState", "StatusText", "WatchdogUSec");
+  const running = await show(sandbox, unit, "ActiveState", "SubState", "StatusText", "WatchdogUSec");
   assert.equal(running.ActiveState, "active");
   assert.equal(running.SubState, "running");
   assert.equal(running.StatusText, status);
   assert.equal(running.WatchdogUSec, "1s");
   // It runs three times longer than WatchdogSec and still ends well: the pings arrived. (STOPPING=1
   // ends it as "dead", after which systemd may collect it: its own journal lines are the record.)
-  const journal = await poll("the probe to finish", async () => {
-    const out = await sandbox.execOk("journalctl", ["-u", unit, "-o", "cat", "--no-pager"]);
-    return /Deactivated successfully|Failed with result/.test(out) ? out : undefined;
-  });
+  const journal = await poll(
+    "the probe to finish",
+    async () => {
+      const out = await sandbox.execOk("journalctl", ["-u", unit, "-o", "cat", "--no-pager"]);
+      return /Deactivated successfully|Failed with result/.test(out) ? out : undefined;
+    },
+    15_000,
+  );
   assert.match(journal, /Deactivated successfully/);
   assert.doesNotMatch(journal, /[Ww]atchdog timeout/);
   assert.match(journal, /watchdog usec=1000000 interval=500/);
@@ -128,10 +113,14 @@ test("a service that stops pinging is killed by the watchdog (the control for th
     PROBE,
     "silent",
   ]);
-  const state = await poll("the watchdog to fire", async () => {
-    const s = await show(unit, "ActiveState", "Result");
-    return s.ActiveState === "failed" ? s : undefined;
-  });
+  const state = await poll(
+    "the watchdog to fire",
+    async () => {
+      const s = await show(sandbox, unit, "ActiveState", "Result");
+      return s.ActiveState === "failed" ? s : undefined;
+    },
+    15_000,
+  );
   assert.equal(state.Result, "watchdog");
 });
 
@@ -151,10 +140,14 @@ test("pidNotify() makes systemd see the message as sent by that pid", async () =
     PROBE,
     "pid",
   ]);
-  const journal = await poll("the refusal", async () => {
-    const out = await sandbox.execOk("journalctl", ["-u", unit, "-o", "cat", "--no-pager"]);
-    return /child pid=\d+/.test(out) && /Got notification message from PID/.test(out) ? out : undefined;
-  });
+  const journal = await poll(
+    "the refusal",
+    async () => {
+      const out = await sandbox.execOk("journalctl", ["-u", unit, "-o", "cat", "--no-pager"]);
+      return /child pid=\d+/.test(out) && /Got notification message from PID/.test(out) ? out : undefined;
+    },
+    15_000,
+  );
   const child = journal.match(/child pid=(\d+)/)?.[1];
   assert.match(journal, new RegExp(`Got notification message from PID ${child}\\b`));
 });
@@ -178,9 +171,13 @@ test("socket activation hands the listening socket to listenFds()", async () => 
     });
     socket.on("error", reject);
   });
-  const line = await poll("the probe's report", async () => {
-    const out = await sandbox.execOk("journalctl", ["-u", `${name}.service`, "-o", "cat", "--no-pager"]);
-    return out.split("\n").find((l) => l.startsWith("{"));
-  });
+  const line = await poll(
+    "the probe's report",
+    async () => {
+      const out = await sandbox.execOk("journalctl", ["-u", `${name}.service`, "-o", "cat", "--no-pager"]);
+      return out.split("\n").find((l) => l.startsWith("{"));
+    },
+    15_000,
+  );
   assert.deepEqual(JSON.parse(line), { fds: [3], kinds: ["socket"], left: null });
 });

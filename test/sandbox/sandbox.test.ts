@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { callWithTimeout, connectBus, Message } from "../../src/common/bus.js";
 import { makeBundle, uniqueId } from "../fixtures/bundle.js";
+import { poll } from "../systemd/helpers.js";
 import { CHECKOUT, Sandbox } from "./sandbox.js";
 
 const sandbox = new Sandbox();
@@ -24,16 +25,6 @@ after(() => sandbox.down());
 /** Host paths of the sandbox's cgroups (one per hierarchy). */
 function cgroupsOf(dir: string): string[] {
   return readFileSync(join(dir, "cgroups"), "utf8").trim().split("\n");
-}
-
-async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((done) => setTimeout(done, 100));
-  }
 }
 
 test("systemd is PID 1 inside and the system is running", async () => {
@@ -65,14 +56,24 @@ test("exec() runs as a user made in the sandbox, whom systemd then asks polkit a
 test("journald stores what systemd-cat sends", async () => {
   const marker = uniqueId("journal");
   await sandbox.execOk("systemd-cat", ["-t", "berth-sandbox-test", "-p", "warning", "echo", marker]);
-  const found = await poll("the journal line", async () => {
-    const out = await sandbox.execOk("journalctl", ["-t", "berth-sandbox-test", "-o", "json", "--no-pager"]);
-    return out
-      .split("\n")
-      .filter((line) => line !== "")
-      .map((line) => JSON.parse(line) as Record<string, string>)
-      .find((entry) => entry.MESSAGE === marker);
-  });
+  const found = await poll(
+    "the journal line",
+    async () => {
+      const out = await sandbox.execOk("journalctl", [
+        "-t",
+        "berth-sandbox-test",
+        "-o",
+        "json",
+        "--no-pager",
+      ]);
+      return out
+        .split("\n")
+        .filter((line) => line !== "")
+        .map((line) => JSON.parse(line) as Record<string, string>)
+        .find((entry) => entry.MESSAGE === marker);
+    },
+    10_000,
+  );
   assert.equal(found.PRIORITY, "4");
 });
 
@@ -130,10 +131,14 @@ test("runc runs a busybox container with the systemd cgroup driver in berth.slic
   assert.match(show, new RegExp(`^ControlGroup=/berth\\.slice/${unit.replace(/\./g, "\\.")}$`, "m"));
   await sandbox.execOk("runc", ["delete", "--force", id]);
   // Once its last process is gone the scope is collected.
-  await poll("the scope to go", async () => {
-    const r = await sandbox.exec("systemctl", ["is-active", unit]);
-    return r.stdout.trim() === "active" ? undefined : true;
-  });
+  await poll(
+    "the scope to go",
+    async () => {
+      const r = await sandbox.exec("systemctl", ["is-active", unit]);
+      return r.stdout.trim() === "active" ? undefined : true;
+    },
+    10_000,
+  );
 });
 
 test("the CLI boots a sandbox that outlives it, runs commands in it and tears it down", async () => {

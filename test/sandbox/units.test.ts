@@ -9,40 +9,21 @@ import { cp, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { makeBundle, uniqueId } from "../fixtures/bundle.js";
+import { poll, show } from "../systemd/helpers.js";
+import { CHECKOUT_FILES, reloadUnitsAndBus } from "../systemd/install.js";
 import { CHECKOUT, Sandbox } from "./sandbox.js";
 
 const sandbox = new Sandbox();
 
-/** Where each shipped file goes (packaging installs them to the same places). */
-const INSTALL: [string, string][] = [
-  ["systemd/berthd.service", "/etc/systemd/system/berthd.service"],
-  ["systemd/berthd.socket", "/etc/systemd/system/berthd.socket"],
-  ["systemd/berth.slice", "/etc/systemd/system/berth.slice"],
-  ["systemd/tmpfiles.d/berth.conf", "/etc/tmpfiles.d/berth.conf"],
-  ["dbus/org.berth.Supervisor1.service", "/usr/share/dbus-1/system-services/org.berth.Supervisor1.service"],
-  ["dbus/org.berth.Supervisor1.conf", "/usr/share/dbus-1/system.d/org.berth.Supervisor1.conf"],
-  [
-    "packaging/polkit/org.berth.supervisor1.policy",
-    "/usr/share/polkit-1/actions/org.berth.supervisor1.policy",
-  ],
-];
-
 before(async () => {
   await sandbox.up();
-  for (const [from, to] of INSTALL)
+  for (const [from, to] of CHECKOUT_FILES)
     await sandbox.execOk("install", ["-D", "-m", "0644", join(CHECKOUT, from), to]);
   await sandbox.execOk("sh", [
     "-c",
     `mkdir -p /usr/lib/berth && printf '#!/bin/sh\\nexec node ${CHECKOUT}/dist/test/sandbox/berthd-standin.js\\n' >/usr/lib/berth/berthd && chmod 755 /usr/lib/berth/berthd`,
   ]);
-  await sandbox.execOk("systemctl", ["daemon-reload"]);
-  await sandbox.execOk("busctl", [
-    "call",
-    "org.freedesktop.DBus",
-    "/org/freedesktop/DBus",
-    "org.freedesktop.DBus",
-    "ReloadConfig",
-  ]);
+  await reloadUnitsAndBus(sandbox);
 });
 after(() => sandbox.down());
 
@@ -51,26 +32,6 @@ const CAP_SYS_RESOURCE = 24;
 function hasCapability(bit: number): boolean {
   const line = readFileSync("/proc/self/status", "utf8").match(/^CapBnd:\s*([0-9a-f]+)$/m);
   return line !== null && ((BigInt(`0x${line[1]}`) >> BigInt(bit)) & 1n) === 1n;
-}
-
-async function show(unit: string, ...properties: string[]): Promise<Record<string, string>> {
-  const out = await sandbox.execOk("systemctl", ["show", "-p", properties.join(","), unit]);
-  return Object.fromEntries(
-    out
-      .trim()
-      .split("\n")
-      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-  );
-}
-
-async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((done) => setTimeout(done, 100));
-  }
 }
 
 test("systemd-analyze verify finds nothing to say about the units", async () => {
@@ -119,18 +80,18 @@ test("a call to org.berth.Supervisor1 starts berthd.service, which works with sh
     JSON.stringify({ id, bundle: path }),
   );
 
-  assert.equal((await show("berthd.service", "ActiveState")).ActiveState, "inactive");
+  assert.equal((await show(sandbox, "berthd.service", "ActiveState")).ActiveState, "inactive");
   // Bus activation: the bus asks systemd for berthd.service and holds the call until the name is owned.
   await sandbox.execOk("busctl", ["call", "org.berth.Supervisor1", "/", "org.freedesktop.DBus.Peer", "Ping"]);
   // The stand-in owns the name before it has done its work and sent READY=1.
   const first = await poll("berthd.service to be ready", async () => {
-    const s = await show("berthd.service", "ActiveState", "SubState", "StatusText", "MainPID");
+    const s = await show(sandbox, "berthd.service", "ActiveState", "SubState", "StatusText", "MainPID");
     return s.ActiveState === "activating" ? undefined : s;
   });
   assert.equal(first.ActiveState, "active");
   assert.equal(first.SubState, "running");
   assert.equal(first.StatusText, "listening fds: 1", "berthd.socket's fd was passed");
-  assert.equal((await show("berthd.service", "OOMScoreAdjust")).OOMScoreAdjust, "-500");
+  assert.equal((await show(sandbox, "berthd.service", "OOMScoreAdjust")).OOMScoreAdjust, "-500");
   // Lowering oom_score_adj takes CAP_SYS_RESOURCE, which some hosts (this test machine's session) lack
   // even for root; systemd then leaves it at 0 without failing the start.
   if (hasCapability(CAP_SYS_RESOURCE)) {
@@ -145,19 +106,19 @@ test("a call to org.berth.Supervisor1 starts berthd.service, which works with sh
     containerPid: number;
   };
   assert.equal(done.runcStatus, 0, done.runcLog);
-  const shimScope = await show(done.unit, "ActiveState", "Slice");
+  const shimScope = await show(sandbox, done.unit, "ActiveState", "Slice");
   assert.deepEqual(shimScope, { ActiveState: "active", Slice: "berth.slice" });
-  const container = await show(`berth-${id}.scope`, "ActiveState", "Slice");
+  const container = await show(sandbox, `berth-${id}.scope`, "ActiveState", "Slice");
   assert.deepEqual(container, { ActiveState: "active", Slice: "berth.slice" });
 
   await sandbox.execOk("systemctl", ["restart", "berthd.service"]);
-  const second = await show("berthd.service", "ActiveState", "MainPID");
+  const second = await show(sandbox, "berthd.service", "ActiveState", "MainPID");
   assert.equal(second.ActiveState, "active");
   assert.notEqual(second.MainPID, first.MainPID, "berthd was restarted");
   // KillMode=process and the scopes: the restart touched berthd only.
   await sandbox.execOk("kill", ["-0", String(done.shimPid)]);
   await sandbox.execOk("kill", ["-0", String(done.containerPid)]);
-  assert.equal((await show(done.unit, "ActiveState")).ActiveState, "active");
+  assert.equal((await show(sandbox, done.unit, "ActiveState")).ActiveState, "active");
   const state = JSON.parse(await sandbox.execOk("runc", ["state", id])) as { status: string; pid: number };
   assert.deepEqual([state.status, state.pid], ["running", done.containerPid]);
 

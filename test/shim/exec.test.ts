@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { makeBundle, processSpec, uniqueId } from "../fixtures/bundle.js";
+import { processSpec, uniqueId } from "../fixtures/bundle.js";
 import { parseCriLog, streamText } from "../helpers/cri-log.js";
 import { writeFifo } from "../helpers/fifo.js";
 import { parentPid } from "../helpers/proc.js";
@@ -13,11 +13,7 @@ import { ShimEnv } from "../helpers/shim.js";
 
 describe("shim exec", () => {
   test("an exec'd process's exit code is recorded under processes/<exec-id>/", async (t) => {
-    const env = await ShimEnv.create(t);
-    const bundle = await makeBundle({ args: ["sleep", "1000"] });
-    t.after(() => bundle.remove());
-    await env.createWithShim({ bundle: bundle.path });
-    await env.start();
+    const env = await ShimEnv.started(t, { args: ["sleep", "1000"] });
 
     const execId = uniqueId("exec");
     const script = "echo in-exec; echo exec-err >&2; read x; exit 7";
@@ -42,11 +38,7 @@ describe("shim exec", () => {
   });
 
   test("a terminal exec starts at its process.json consoleSize", async (t) => {
-    const env = await ShimEnv.create(t);
-    const bundle = await makeBundle({ args: ["sleep", "1000"] });
-    t.after(() => bundle.remove());
-    await env.createWithShim({ bundle: bundle.path });
-    await env.start();
+    const env = await ShimEnv.started(t, { args: ["sleep", "1000"] });
     const execId = uniqueId("exec");
     const spec = processSpec({
       args: ["sh", "-c", 'echo "size=$(stty size)"'],

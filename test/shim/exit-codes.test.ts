@@ -29,11 +29,7 @@ describe("shim exit codes", () => {
   }
 
   test("SIGKILL through the runtime reads 137", async (t) => {
-    const env = await ShimEnv.create(t);
-    const bundle = await makeBundle({ args: ["sleep", "1000"] });
-    t.after(() => bundle.remove());
-    await env.createWithShim({ bundle: bundle.path });
-    await env.start();
+    const env = await ShimEnv.started(t, { args: ["sleep", "1000"] });
     await env.kill("KILL");
     const exit = await env.waitExit();
     assert.equal(exit.exit_code, 137);
@@ -44,11 +40,7 @@ describe("shim exit codes", () => {
   // As PID 1 of its own pid namespace, a process ignores SIGTERM unless it handles it, so the
   // container shares the host's pid namespace: there `sleep` really dies of the signal.
   test("SIGTERM through the runtime reads 143", async (t) => {
-    const env = await ShimEnv.create(t);
-    const bundle = await makeBundle({ args: ["sleep", "1000"], pidNamespace: false });
-    t.after(() => bundle.remove());
-    await env.createWithShim({ bundle: bundle.path });
-    await env.start();
+    const env = await ShimEnv.started(t, { args: ["sleep", "1000"], pidNamespace: false });
     await env.kill("TERM");
     const exit = await env.waitExit();
     assert.equal(exit.exit_code, 143);

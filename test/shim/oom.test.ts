@@ -5,20 +5,15 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { makeBundle } from "../fixtures/bundle.js";
 import { ShimEnv } from "../helpers/shim.js";
 
 describe("shim OOM", () => {
   test("a container that allocates past its memory limit is recorded as oom-killed", async (t) => {
-    const env = await ShimEnv.create(t);
     // The shell doubles a string until it no longer fits in 32 MiB.
-    const bundle = await makeBundle({
+    const env = await ShimEnv.started(t, {
       args: ["sh", "-c", 'a=x; while :; do a="$a$a"; done'],
       memoryLimit: 32 * 1024 * 1024,
     });
-    t.after(() => bundle.remove());
-    await env.createWithShim({ bundle: bundle.path });
-    await env.start();
     const exit = await env.waitExit(undefined, 30_000);
     assert.equal(exit.oom_killed, true);
     assert.equal(exit.exit_code, 137);
@@ -29,11 +24,7 @@ describe("shim OOM", () => {
   });
 
   test("a container killed by a signal, not by the OOM killer, is not oom-killed", async (t) => {
-    const env = await ShimEnv.create(t);
-    const bundle = await makeBundle({ args: ["sleep", "1000"], memoryLimit: 32 * 1024 * 1024 });
-    t.after(() => bundle.remove());
-    await env.createWithShim({ bundle: bundle.path });
-    await env.start();
+    const env = await ShimEnv.started(t, { args: ["sleep", "1000"], memoryLimit: 32 * 1024 * 1024 });
     await env.kill("KILL");
     const exit = await env.waitExit();
     assert.equal(exit.exit_code, 137);

@@ -19,11 +19,7 @@ const LINE = "0123456789abcdef".repeat(4).slice(0, 63);
 describe("shim stdio", () => {
   test("50 MB to stdout with no FIFO reader: the container exits 0 and the log has every byte", async (t) => {
     const size = 50 * 1024 * 1024;
-    const env = await ShimEnv.create(t);
-    const bundle = await makeBundle({ args: ["sh", "-c", `yes ${LINE} | head -c ${size}`] });
-    t.after(() => bundle.remove());
-    await env.createWithShim({ bundle: bundle.path });
-    await env.start();
+    const env = await ShimEnv.started(t, { args: ["sh", "-c", `yes ${LINE} | head -c ${size}`] });
     // Generous: draining 50 MB takes a second or two; a container blocked on a full pipe never exits.
     const exit = await env.waitExit(undefined, 60_000);
     assert.equal(exit.exit_code, 0);
@@ -115,11 +111,7 @@ describe("shim stdio", () => {
   });
 
   test("without --stdin the container's stdin is at EOF", async (t) => {
-    const env = await ShimEnv.create(t);
-    const bundle = await makeBundle({ args: ["sh", "-c", "cat; echo cat-ended"] });
-    t.after(() => bundle.remove());
-    await env.createWithShim({ bundle: bundle.path });
-    await env.start();
+    const env = await ShimEnv.started(t, { args: ["sh", "-c", "cat; echo cat-ended"] });
     assert.equal((await env.waitExit()).exit_code, 0);
     await env.waitShimGone();
     const records = parseCriLog(await readFile(join(env.stateDir, "log"), "utf8"));

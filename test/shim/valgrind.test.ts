@@ -116,11 +116,7 @@ describe("shim under valgrind", () => {
   });
 
   test("exec with stdin: no errors, no definite leaks", async (t) => {
-    const env = await ShimEnv.create(t);
-    const bundle = await makeBundle({ args: ["sleep", "1000"] });
-    t.after(() => bundle.remove());
-    await env.createWithShim({ bundle: bundle.path });
-    await env.start();
+    const env = await ShimEnv.started(t, { args: ["sleep", "1000"] });
     const execId = uniqueId("exec");
     const spec = processSpec({ args: ["sh", "-c", 'read line; echo "exec got $line"; exit 3'] });
     const run = await runUnderValgrind(env, {

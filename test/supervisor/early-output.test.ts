@@ -3,25 +3,14 @@
 // closed a bounded time after the shim is gone, and release() closes everything; the FIFOs themselves.
 
 import assert from "node:assert/strict";
-import { closeSync, constants, createReadStream, openSync, readdirSync, statSync, writeSync } from "node:fs";
+import { closeSync, constants, openSync, readdirSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { EarlyOutput } from "../../src/berthd/shim/early-output.js";
 import { makeTempDir } from "../fixtures/bundle.js";
+import { readFdToEnd } from "../helpers/dbus.js";
 
 const fdCount = () => readdirSync("/proc/self/fd").length;
-
-function readToEnd(fd: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = "";
-    const stream = createReadStream("", { fd, encoding: "utf8" });
-    stream.on("data", (chunk) => {
-      text += chunk;
-    });
-    stream.on("end", () => resolve(text));
-    stream.on("error", reject);
-  });
-}
 
 /** Writes like the shim: a non-blocking write end, which opens only while a reader exists. */
 function shimWrite(path: string, text: string): void {
@@ -45,7 +34,10 @@ describe("supervisor: an exec's early output", () => {
     const fds = early.take();
     assert.ok(fds !== undefined);
     assert.equal(early.take(), undefined, "only the first taker gets them");
-    assert.deepEqual(await Promise.all([readToEnd(fds.stdout), readToEnd(fds.stderr)]), ["hi\n", "oops\n"]);
+    assert.deepEqual(await Promise.all([readFdToEnd(fds.stdout), readFdToEnd(fds.stderr)]), [
+      "hi\n",
+      "oops\n",
+    ]);
   });
 
   test("the FIFOs are made 0600 by mkfifo(3), no process; existing ones are refused by path", (t) => {

@@ -1,21 +1,10 @@
 import assert from "node:assert/strict";
-import { closeSync, createReadStream, readdirSync, readFileSync, readlinkSync, writeSync } from "node:fs";
+import { closeSync, readdirSync, readFileSync, readlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { makeBundle, uniqueId } from "../fixtures/bundle.js";
+import { readFdToEnd } from "../helpers/dbus.js";
 import { makeHarness } from "./harness.js";
-
-function readAll(fd: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = "";
-    const stream = createReadStream("", { fd, encoding: "utf8" });
-    stream.on("data", (chunk) => {
-      text += chunk;
-    });
-    stream.on("end", () => resolve(text));
-    stream.on("error", reject);
-  });
-}
 
 describe("supervisor: OpenStdio, CloseStdin, terminals", { timeout: 120_000 }, () => {
   test("OpenStdio before Start: feed stdin, read stdout and stderr to EOF", async (t) => {
@@ -25,8 +14,8 @@ describe("supervisor: OpenStdio, CloseStdin, terminals", { timeout: 120_000 }, (
     const id = uniqueId("stdio");
     await h.sv.createContainer(id, bundle.path, { stdin: true });
     const fds = await h.sv.openStdio(id);
-    const stdout = readAll(fds.stdout);
-    const stderr = readAll(fds.stderr);
+    const stdout = readFdToEnd(fds.stdout);
+    const stderr = readFdToEnd(fds.stderr);
     writeSync(fds.stdin, "hello\n");
     closeSync(fds.stdin);
     await h.sv.startContainer(id);
@@ -42,7 +31,7 @@ describe("supervisor: OpenStdio, CloseStdin, terminals", { timeout: 120_000 }, (
     const id = uniqueId("cat");
     await h.sv.runContainer(id, bundle.path, { stdin: true });
     const fds = await h.sv.openStdio(id);
-    const stdout = readAll(fds.stdout);
+    const stdout = readFdToEnd(fds.stdout);
     writeSync(fds.stdin, "echoed\n");
     closeSync(fds.stdin);
     closeSync(fds.stderr);
@@ -83,7 +72,7 @@ describe("supervisor: OpenStdio, CloseStdin, terminals", { timeout: 120_000 }, (
     }
     assert.equal(heldOnFifos(), 2, "two placeholder writers, however many calls");
     const last = await h.sv.openStdio(id);
-    const stdout = readAll(last.stdout);
+    const stdout = readFdToEnd(last.stdout);
     closeSync(last.stdin);
     closeSync(last.stderr);
     await h.sv.startContainer(id);

@@ -18,6 +18,8 @@ import { containerPath, MANAGER_INTERFACE, MANAGER_PATH } from "../../src/common
 import { makeBundle, uniqueId } from "../fixtures/bundle.js";
 import { callMethod, getProperty } from "../helpers/dbus.js";
 import { CHECKOUT, Sandbox } from "../sandbox/sandbox.js";
+import { show } from "../systemd/helpers.js";
+import { reloadUnitsAndBus } from "../systemd/install.js";
 
 const CONTAINER = "org.berth.Supervisor1.Container";
 const PROCESS = "org.berth.Supervisor1.Process";
@@ -39,20 +41,9 @@ const DROP_IN = `[Service]
 OOMScoreAdjust=300
 `;
 
-async function show(unit: string, ...properties: string[]): Promise<Record<string, string>> {
-  const out = await sandbox.execOk("systemctl", ["show", "-p", properties.join(","), unit]);
-  return Object.fromEntries(
-    out
-      .trim()
-      .split("\n")
-      .filter((line) => line.includes("="))
-      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-  );
-}
-
 async function waitGone(unit: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while ((await show(unit, "LoadState")).LoadState !== "not-found") {
+  while ((await show(sandbox, unit, "LoadState")).LoadState !== "not-found") {
     if (Date.now() > deadline) assert.fail(`${unit} is still loaded`);
     await new Promise((done) => setTimeout(done, 100));
   }
@@ -113,14 +104,7 @@ before(async () => {
       `printf '${DROP_IN.replace(/\n/g, "\\n")}' >/etc/systemd/system/berthd.service.d/test.conf`,
   ]);
   await sandbox.execOk("systemd-tmpfiles", ["--create", "/etc/tmpfiles.d/berth.conf"]);
-  await sandbox.execOk("systemctl", ["daemon-reload"]);
-  await sandbox.execOk("busctl", [
-    "call",
-    "org.freedesktop.DBus",
-    "/org/freedesktop/DBus",
-    "org.freedesktop.DBus",
-    "ReloadConfig",
-  ]);
+  await reloadUnitsAndBus(sandbox);
   const bundle = await makeBundle({ args: ["sleep", "1000"] });
   bundlePath = join(sandbox.sharedDir, "bundle");
   await cp(bundle.path, bundlePath, { recursive: true, verbatimSymlinks: true });
@@ -136,7 +120,7 @@ after(async () => {
 test("berthd.service starts (READY=1 after the name), shims get scopes, containers run under systemd", async () => {
   // Type=notify: systemctl start returns once READY=1 has arrived, and fails if it never does.
   await sandbox.execOk("systemctl", ["start", "berthd.service"], { timeoutMs: 60_000 });
-  const service = await show("berthd.service", "ActiveState", "StatusText", "MainPID");
+  const service = await show(sandbox, "berthd.service", "ActiveState", "StatusText", "MainPID");
   assert.equal(service.ActiveState, "active", await journal());
   assert.match(service.StatusText ?? "", /^0 containers, 0 starting, 0 queued$/);
   assert.match(await journal(), /socket activation/, "berthd.socket's fd was served");
@@ -160,7 +144,7 @@ test("berthd.service starts (READY=1 after the name), shims get scopes, containe
   const pid = (await getProperty(bus, containerPath(id), CONTAINER, "Pid")) as number;
 
   // The shim is in its scope, not in berthd.service's cgroup; the container in berth-<id>.scope.
-  assert.deepEqual(await show(unit as string, "ActiveState", "Slice", "CollectMode"), {
+  assert.deepEqual(await show(sandbox, unit as string, "ActiveState", "Slice", "CollectMode"), {
     ActiveState: "active",
     Slice: "berth.slice",
     CollectMode: "inactive-or-failed",
@@ -186,7 +170,7 @@ test("berthd.service starts (READY=1 after the name), shims get scopes, containe
   );
   const execUnit = `berth-shim-${id}:probe.scope`;
   assert.equal(await cgroupOf(execShim), `/berth.slice/${execUnit}`);
-  assert.equal((await show(execUnit, "ActiveState")).ActiveState, "active");
+  assert.equal((await show(sandbox, execUnit, "ActiveState")).ActiveState, "active");
 
   // The peer-to-peer socket, socket-activated through berthd.socket.
   const tree = await sandbox.execOk("busctl", [
@@ -198,7 +182,7 @@ test("berthd.service starts (READY=1 after the name), shims get scopes, containe
 
   // `systemctl restart berthd` touches berthd only; the new one re-attaches with the same pids and unit.
   await sandbox.execOk("systemctl", ["restart", "berthd.service"], { timeoutMs: 60_000 });
-  const restarted = await show("berthd.service", "ActiveState", "MainPID", "StatusText");
+  const restarted = await show(sandbox, "berthd.service", "ActiveState", "MainPID", "StatusText");
   assert.equal(restarted.ActiveState, "active");
   assert.notEqual(restarted.MainPID, service.MainPID, "berthd was restarted");
   assert.equal(restarted.StatusText, "1 containers, 0 starting, 0 queued");
@@ -249,7 +233,7 @@ for (const runtime of ["runc", "crun"]) {
     const pid = (await getProperty(bus, containerPath(id), CONTAINER, "Pid")) as number;
     // crun puts the process in a "container" sub-cgroup of the scope it makes.
     assert.match(await cgroupOf(pid), new RegExp(`^/berth\\.slice/berth-${id}\\.scope(/container)?$`));
-    assert.equal((await show(`berth-${id}.scope`, "ActiveState")).ActiveState, "active");
+    assert.equal((await show(sandbox, `berth-${id}.scope`, "ActiveState")).ActiveState, "active");
     const [stats] = (await callMethod(bus, containerPath(id), CONTAINER, "GetStats")) as [
       Record<string, Variant<bigint>>,
     ];
@@ -275,13 +259,13 @@ for (const how of ["systemctl restart", "SIGKILL"] as const) {
       }).catch(() => undefined),
     );
     await new Promise((done) => setTimeout(done, 150));
-    const before = (await show("berthd.service", "MainPID")).MainPID;
+    const before = (await show(sandbox, "berthd.service", "MainPID")).MainPID;
     if (how === "SIGKILL") {
       // The main process only (as a crash would): shims still in the service's cgroup must survive it.
       await sandbox.execOk("systemctl", ["kill", "--kill-whom=main", "--signal=SIGKILL", "berthd.service"]);
       const deadline = Date.now() + 30_000;
       for (;;) {
-        const now = await show("berthd.service", "ActiveState", "MainPID");
+        const now = await show(sandbox, "berthd.service", "ActiveState", "MainPID");
         if (now.ActiveState === "active" && now.MainPID !== before && now.MainPID !== "0") break;
         if (Date.now() > deadline) assert.fail(`berthd was not restarted: ${JSON.stringify(now)}`);
         await new Promise((done) => setTimeout(done, 100));
@@ -292,7 +276,7 @@ for (const how of ["systemctl restart", "SIGKILL"] as const) {
     await Promise.all(creates);
     bus.disconnect();
     bus = await connectBus(sandbox.busAddress);
-    const { MainPID, ControlGroup } = await show("berthd.service", "MainPID", "ControlGroup");
+    const { MainPID, ControlGroup } = await show(sandbox, "berthd.service", "MainPID", "ControlGroup");
     assert.deepEqual(
       await othersInService(MainPID, ControlGroup),
       [],

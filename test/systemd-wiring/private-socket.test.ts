@@ -37,6 +37,7 @@ describe("the private socket of a berthd started by hand", () => {
 
   before(async () => {
     berthd = await startBerthd();
+    await berthd.serving();
     bundle = await makeBundle({ args: ["sh", "-c", "echo hello-private; sleep 1000"] });
     socket = join(berthd.stateDir, "private");
     address = `unix:path=${socket}`;
@@ -261,12 +262,14 @@ test("a SIGKILLed berthd's socket file is replaced by the next berthd; a live on
     await berthd.kill();
     assert.ok(existsSync(socket), "SIGKILL left the socket file");
     await berthd.restart();
+    await berthd.serving();
     const tree = await busctl(`unix:path=${socket}`, ["tree", "org.berth.Supervisor1"]);
     assert.equal(tree.code, 0, tree.stderr);
 
     // A second berthd on the same state dir (another bus) must leave the first one's socket alone.
     const other = await startBerthd({ args: ["--state-dir", berthd.stateDir] });
     try {
+      await other.serving();
       assert.match(other.output(), /the private socket is not served: .* is served by another process/);
       const again = await busctl(`unix:path=${socket}`, ["tree", "org.berth.Supervisor1"]);
       assert.equal(again.code, 0, again.stderr);

@@ -1,21 +1,16 @@
-// What the tests in test/systemd/ (and bench/restart.ts) share: unit properties, polling, many
+// What the tests in test/systemd/ (and bench/restart.ts) share: unit properties, polling (these two also
+// for test/sandbox/, test/packaging/ and test/systemd-wiring/), many
 // bundles over one read-only busybox rootfs, containers run through the sandbox's system bus, and a
 // prober that keeps calling berthd (through the bus and through /run/berth/private) while it restarts.
 
 import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  callWithTimeout,
-  connectBus,
-  DBusError,
-  Message,
-  type MessageBus,
-  onDisconnect,
-} from "../../src/common/bus.js";
+import { connectBus, DBusError, type MessageBus, onDisconnect } from "../../src/common/bus.js";
 import { BUS_NAME, CONTAINER_INTERFACE, MANAGER_INTERFACE, MANAGER_PATH } from "../../src/common/bus-path.js";
 import { bundleSpec } from "../fixtures/oci-spec.js";
 import { populateRootfs } from "../fixtures/rootfs.js";
+import { callMethod } from "../helpers/dbus.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
 
 export { BUS_NAME, CONTAINER_INTERFACE, MANAGER_INTERFACE, MANAGER_PATH };
@@ -94,7 +89,7 @@ export function privateAddress(sandbox: Sandbox): string {
   return `unix:path=/proc/${sandbox.pid}/root/run/berth/private`;
 }
 
-export async function call(
+export function call(
   bus: MessageBus,
   path: string,
   iface: string,
@@ -103,12 +98,7 @@ export async function call(
   body: unknown[] = [],
   timeoutMs = 30_000,
 ): Promise<unknown[]> {
-  const reply = await callWithTimeout(
-    bus,
-    new Message({ destination: BUS_NAME, path, interface: iface, member, signature, body }),
-    timeoutMs,
-  );
-  return reply?.body ?? [];
+  return callMethod(bus, path, iface, member, signature, body, { timeoutMs });
 }
 
 export async function property(bus: MessageBus, path: string, iface: string, name: string): Promise<unknown> {

@@ -273,7 +273,8 @@ async function aptInstall(sandbox: System, deb: string): Promise<void> {
 
 // ---- the checkout ----
 
-const CHECKOUT_FILES: [string, string][] = [
+/** Where each shipped file goes (the package installs them to the same places). */
+export const CHECKOUT_FILES: [string, string][] = [
   ["systemd/berthd.service", "/etc/systemd/system/berthd.service"],
   ["systemd/berthd.socket", "/etc/systemd/system/berthd.socket"],
   ["systemd/berth.slice", "/etc/systemd/system/berth.slice"],
@@ -296,6 +297,12 @@ async function installFromCheckout(sandbox: System): Promise<void> {
   }
   await writeLaunchers(sandbox, CHECKOUT);
   await sandbox.execOk("systemd-tmpfiles", ["--create", "/etc/tmpfiles.d/berth.conf"]);
+  await reloadUnitsAndBus(sandbox);
+  await sandbox.execOk("systemctl", ["enable", "--now", "berthd.socket"]);
+}
+
+/** systemd and the system bus read the unit and policy files just installed. */
+export async function reloadUnitsAndBus(sandbox: System): Promise<void> {
   await sandbox.execOk("systemctl", ["daemon-reload"]);
   await sandbox.execOk("busctl", [
     "call",
@@ -304,7 +311,6 @@ async function installFromCheckout(sandbox: System): Promise<void> {
     "org.freedesktop.DBus",
     "ReloadConfig",
   ]);
-  await sandbox.execOk("systemctl", ["enable", "--now", "berthd.socket"]);
 }
 
 /** /usr/lib/berth/berthd and /usr/bin/berthctl running the bundles of the tree at `root` (a checkout or a copy). */
