@@ -1,7 +1,8 @@
 #!/bin/bash
 # measure.sh [RUNTIME] [RUNS]: berth-shim's cost per container, as issue 2 asks for:
 #  - time from starting the shim to its first process exiting 0 ("created"; with --start, "started"),
-#    median of RUNS, next to the runtime's own create (and create + start) without the shim;
+#    median of RUNS, next to the runtime's own create (and create + start, and run -d, which --start
+#    runs) without the shim;
 #  - RSS and Private_Dirty (/proc/<pid>/smaps_rollup) of the long-lived shim of a running `sleep`.
 # Uses a busybox-static bundle and a runtime root in a temp dir; cleans up after itself.
 set -euo pipefail
@@ -69,6 +70,10 @@ raw_create() {
 raw_create_start() {
   raw_create && "$runtime" "${globals[@]}" --root "$work/root" start "$id"
 }
+raw_run() {
+  "$runtime" "${globals[@]}" --root "$work/root" run --detach --bundle "$bundle" --pid-file "$state/raw.pid" "$id" \
+    </dev/null >/dev/null 2>&1
+}
 
 timed shim shim_run
 created="$median us (min $min, max $max, $runs runs)"
@@ -79,6 +84,8 @@ timed raw raw_create
 raw_median=$median
 timed raw-start raw_create_start
 raw_start_median=$median
+timed raw-run raw_run
+raw_run_median=$median
 
 # The first shim's container, started now: its shim's memory while it supervises a running process.
 id=${ids[0]}
@@ -93,5 +100,6 @@ printf '%-44s %s\n' "shim start -> created (median)" "$created"
 printf '%-44s %s\n' "shim --start -> started (median)" "$started"
 printf '%-44s %d us\n' "raw '$runtime create' (median)" "$raw_median"
 printf '%-44s %d us\n' "raw '$runtime create' + 'start' (median)" "$raw_start_median"
+printf '%-44s %d us\n' "raw '$runtime run -d' (median)" "$raw_run_median"
 printf '%-44s %s kB\n' "shim RSS, running sleep container" "$rss"
 printf '%-44s %s kB\n' "shim Private_Dirty, running sleep container" "$dirty"

@@ -152,7 +152,16 @@ static int register_v2(struct oom_watch *w, const char *dir, char *err, size_t e
   return 0;
 }
 
-int oom_watch_start(struct oom_watch *w, pid_t pid, char *err, size_t errlen) {
+/* Whether pid has exited (a zombie, or gone): its cgroup is no longer to be found from /proc. */
+static bool process_exited(pid_t pid) {
+  char file[64], buf[512];
+  snprintf(file, sizeof(file), "/proc/%d/stat", (int)pid);
+  ssize_t n = read_file_at(AT_FDCWD, file, buf, sizeof(buf));
+  const char *end = n > 0 ? strrchr(buf, ')') : NULL;
+  return !end || end[1] != ' ' || end[2] == 'Z' || end[2] == 'X';
+}
+
+static int watch(struct oom_watch *w, pid_t pid, char *err, size_t errlen) {
   char proc_file[64];
   snprintf(proc_file, sizeof(proc_file), "/proc/%d/cgroup", (int)pid);
   struct memory_cgroup target, self;
@@ -163,7 +172,8 @@ int oom_watch_start(struct oom_watch *w, pid_t pid, char *err, size_t errlen) {
     self.version = 0;
   if (target.version == 0 || strcmp(target.path, "/") == 0 ||
       (self.version == target.version && strcmp(self.path, target.path) == 0)) {
-    diag("OOM watch off: process %d has no memory cgroup of its own", (int)pid);
+    diag("OOM watch off: process %d has no memory cgroup of its own%s", (int)pid,
+         process_exited(pid) ? " (it has exited: a v1 zombie shows the root)" : "");
     return 0;
   }
   char dir[PATH_MAX];
@@ -181,14 +191,25 @@ int oom_watch_start(struct oom_watch *w, pid_t pid, char *err, size_t errlen) {
     return 0;
   }
   r = w->version == 1 ? register_v1(w, dir, err, errlen) : register_v2(w, dir, err, errlen);
-  if (r < 0) {
-    oom_watch_stop(w);
+  if (r < 0)
     return r;
+  diag("watching OOM events of %s (cgroup v%d)", dir, w->version);
+  return 0;
+}
+
+int oom_watch_start(struct oom_watch *w, pid_t pid, bool fresh_cgroup, char *err, size_t errlen) {
+  if (watch(w, pid, err, errlen) < 0) {
+    oom_watch_stop(w);
+    /* Registered after the process started: it may have exited, and its cgroup gone with it. */
+    if (!fresh_cgroup || !process_exited(pid))
+      return -1;
+    diag("OOM watch off: process %d exited before the watch: %s", (int)pid, err);
+    return 0;
   }
-  if (read_counter(w->cgroup_fd, counter_file(w), "oom_kill", &w->kills_at_start) < 0)
+  /* A cgroup new with the process counts every kill, even one before the watch was registered. */
+  if (fresh_cgroup || read_counter(w->cgroup_fd, counter_file(w), "oom_kill", &w->kills_at_start) < 0)
     w->kills_at_start = 0;
   w->kills_seen = w->kills_at_start;
-  diag("watching OOM events of %s (cgroup v%d)", dir, w->version);
   return 0;
 }
 

@@ -6,13 +6,11 @@
 #include "cli.h"
 #include "streams.h"
 
-/* create (bundle) or exec -d (exec id), with --pid-file <state>/init.pid and the console socket when
- * console_path is set. Returns 0 when the runtime succeeded; else -1 and err holds the runtime's own
- * error text: its last "error" message in runtime.log, or else what it printed on printed_fds. */
+/* create (bundle), run --detach (bundle and --start) or exec -d (exec id), with --pid-file <state>/init.pid
+ * and the console socket when console_path is set. Returns 0 when the runtime succeeded; else -1 and err
+ * holds the runtime's own error text: its last "error" message in runtime.log, or else what it printed on
+ * printed_fds. */
 int runtime_start_process(const struct shim_config *cfg, const char *console_path,
                           const struct runtime_stdio *rt, const int printed_fds[2], char *err, size_t errlen);
-/* `<runtime> start <id>` for a created container (--start), its stdin /dev/null and its output captured
- * for the error text; returns 0, or -1 with err as for runtime_start_process. */
-int runtime_start(const struct shim_config *cfg, char *err, size_t errlen);
-/* `<runtime> delete -f <id>`: removes a container whose create did not complete. */
+/* `<runtime> delete -f <id>`: removes a container whose create (or run) did not complete. */
 void runtime_delete_force(const struct shim_config *cfg);

@@ -95,8 +95,9 @@ static int take_terminal(struct shim *s, int listen_fd, char *err, size_t errlen
   return 0;
 }
 
-/* Runs the runtime (and takes the terminal); created is set once the runtime may have made something. */
-static int create_process(struct shim *s, bool *created, char *err, size_t errlen) {
+/* Runs the runtime (and takes the terminal); created is set once the runtime may have made something,
+ * issued_at to when it was called. */
+static int create_process(struct shim *s, bool *created, uint64_t *issued_at, char *err, size_t errlen) {
   const struct shim_config *cfg = s->cfg;
   struct runtime_stdio rt;
   if (stdio_pipes(s->out, &s->in, &rt, cfg->terminal, cfg->keep_stdin, err, errlen) < 0) {
@@ -111,6 +112,7 @@ static int create_process(struct shim *s, bool *created, char *err, size_t errle
   }
   const int printed[2] = {s->out[STREAM_STDOUT].src, s->out[STREAM_STDERR].src};
   *created = true;
+  *issued_at = now_realtime_us();
   int r = runtime_start_process(cfg, console_path, &rt, printed, err, errlen);
   /* The process holds its own ends now; ours would hide its EOF. */
   runtime_stdio_close(&rt);
@@ -122,14 +124,11 @@ static int create_process(struct shim *s, bool *created, char *err, size_t errle
 }
 
 /*
- * --start: the runtime's start, once the OOM watch is registered. started.json records when it was
- * issued (the process may run, even exit, before the runtime returns), written only once it
- * succeeded, so its presence tells a restarted berthd that the process was started.
+ * --start: started.json records when the runtime's run was issued (the process may run, even exit,
+ * before the runtime returns), written only once it succeeded, so its presence tells a restarted
+ * berthd that the process was started.
  */
-static int start_process(struct shim *s, char *err, size_t errlen) {
-  uint64_t started_at = now_realtime_us();
-  if (runtime_start(s->cfg, err, errlen) < 0)
-    return -1;
+static int write_started(struct shim *s, uint64_t started_at, char *err, size_t errlen) {
   char json[64];
   int n = snprintf(json, sizeof(json), "{\"started_at\":%" PRIu64 "}\n", started_at);
   int r = write_file_atomic(s->dirfd, "started.json", json, (size_t)n);
@@ -144,7 +143,7 @@ static void undo_start(struct shim *s, bool created) {
     if (kill(s->init_pid, SIGKILL) < 0)
       diag("killing exec'd process %d: %s", (int)s->init_pid, strerror(errno));
   }
-  static const char *const made[] = {"init.pid", "shim.pid", "console.sock"};
+  static const char *const made[] = {"init.pid", "shim.pid", "console.sock", "started.json"};
   for (size_t i = 0; i < ARRAY_SIZE(made); i++)
     if (unlinkat(s->dirfd, made[i], 0) < 0 && errno != ENOENT)
       diag("removing %s: %s", made[i], strerror(errno));
@@ -165,13 +164,15 @@ int shim_start(struct shim *s, char *err, size_t errlen) {
   if (detach_stdio(err, errlen) < 0 || write_shim_pid(s, err, errlen) < 0)
     return -1;
   bool created = false;
+  uint64_t started_at = 0;
   if ((s->exit_fifo = open_fifo(s, "exit.fifo", O_RDWR, err, errlen)) < 0 ||
       (s->control.fd = open_fifo(s, "control.fifo", O_RDWR | O_NONBLOCK, err, errlen)) < 0 ||
       (cfg->keep_stdin && (s->in.fifo = open_fifo(s, "stdin", O_RDWR | O_NONBLOCK, err, errlen)) < 0) ||
-      setup_signals(s, err, errlen) < 0 || create_process(s, &created, err, errlen) < 0 ||
-      read_init_pid(s, err, errlen) < 0 || oom_watch_start(&s->oom, s->init_pid, err, errlen) < 0 ||
-      (cfg->start && start_process(s, err, errlen) < 0) ||
-      /* Opened once the runtime succeeded, so that a failed create or start leaves no log file;
+      setup_signals(s, err, errlen) < 0 || create_process(s, &created, &started_at, err, errlen) < 0 ||
+      read_init_pid(s, err, errlen) < 0 ||
+      oom_watch_start(&s->oom, s->init_pid, cfg->start, err, errlen) < 0 ||
+      (cfg->start && write_started(s, started_at, err, errlen) < 0) ||
+      /* Opened once the runtime succeeded, so that a failed create or run leaves no log file;
        * output waits in the pipe meanwhile. */
       log_sink_open(&s->sink, cfg, err, errlen) < 0) {
     diag("start-up failed: %s", err);

@@ -92,33 +92,66 @@ export function runtimeCommand(
 }
 
 /**
- * `runtime` whose container init is SIGKILLed right before `start` runs: the runtime's own start then
- * fails for real ("cannot start a container that has stopped"), which no bundle can make it do (runc
- * 1.1 and crun look the program up at create). The wrapper is named as the runtime, so messages read
- * "runc start ID: ...". It finds init.pid next to the runtime's --log (the shim's state dir), and
- * waits for the kill to land, so the start always finds a dead init.
+ * `runtime` whose `run` is followed by `after` (shell; $state is the shim's state dir, found next to
+ * the runtime's --log), once the real run has succeeded; the wrapper then exits with `after`'s status.
+ * It is named as the runtime, so messages read "runc run ID: ...".
  */
-export function initDiesBeforeStart(runtime: Runtime): Runtime {
-  const dir = makeTempDir("dies-before-start");
+function afterRun(runtime: Runtime, label: string, after: string): Runtime {
+  const dir = makeTempDir(label);
   const path = join(dir.path, runtime.name);
   writeFileSync(
     path,
     `#!/bin/sh
-# ${runtime.name} whose container init dies right before start (test/helpers/runtime.ts)
+# ${runtime.name}, then ${label} after its run (test/helpers/runtime.ts)
 prev=
 for arg; do
   [ "$prev" = --log ] && state=$(dirname "$arg")
   prev=$arg
 done
-case " $* " in *" start "*)
-  pid=$(cat "$state/init.pid")
-  kill -9 "$pid"
-  # Until it is dead (a zombie of the shim's): a start that still saw it alive would wait on it instead.
-  while [ -e "/proc/$pid" ] && ! grep -q "^State:.*Z" "/proc/$pid/status" 2>/dev/null; do sleep 0.01; done
-esac
-exec ${runtime.path} "$@"
+case " $* " in *" run "*) ;; *) exec ${runtime.path} "$@" ;; esac
+${runtime.path} "$@" || exit
+${after}
 `,
     { mode: 0o755 },
   );
   return { ...runtime, path };
+}
+
+/**
+ * `runtime` whose run fails after it has created and started the container: what a run that fails
+ * late leaves (a running container) must be undone. No bundle makes runc 1.1 or crun fail there: they
+ * look the program up before they start it.
+ */
+export function failsAfterRun(runtime: Runtime): Runtime {
+  return afterRun(runtime, "fails-after-run", `echo "refused after the run (test wrapper)" >&2; exit 1`);
+}
+
+/** `runtime` whose run returns only once the container's init has exited (a zombie of the shim's). */
+export function initExitsBeforeWatch(runtime: Runtime): Runtime {
+  return afterRun(
+    runtime,
+    "exits-before-watch",
+    `pid=$(cat "$state/init.pid")
+while [ -e "/proc/$pid" ] && ! grep -q "^State:.*Z" "/proc/$pid/status" 2>/dev/null; do sleep 0.01; done`,
+  );
+}
+
+/**
+ * `runtime` whose run returns only once the container's memory cgroup has seen an OOM kill: the kill
+ * lands before the shim can register its OOM watch. Gives up (fails the run) after 20 s.
+ */
+export function oomBeforeWatch(runtime: Runtime): Runtime {
+  return afterRun(
+    runtime,
+    "oom-before-watch",
+    `pid=$(cat "$state/init.pid")
+cg=$(sed -n 's/^[0-9]*:[a-z,]*memory[a-z,]*:\\(.*\\)/\\1/p' "/proc/$pid/cgroup")
+if [ -n "$cg" ]; then file=/sys/fs/cgroup/memory$cg/memory.oom_control
+else file=/sys/fs/cgroup$(sed -n 's/^0:://p' "/proc/$pid/cgroup")/memory.events; fi
+i=0
+until grep -q "^oom_kill [1-9]" "$file"; do
+  i=$((i + 1)); [ $i -lt 2000 ] || { echo "no OOM kill in $file" >&2; exit 1; }
+  sleep 0.01
+done`,
+  );
 }

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { makeBundle, processSpec, uniqueId } from "../fixtures/bundle.js";
 import { processesMentioning } from "../helpers/proc.js";
-import { crun, initDiesBeforeStart, runc } from "../helpers/runtime.js";
+import { crun, failsAfterRun, runc } from "../helpers/runtime.js";
 import { ShimEnv, type ShimRun } from "../helpers/shim.js";
 
 /** What the shim leaves in a state dir it failed in: nothing but what the caller put there. */
@@ -73,26 +73,34 @@ describe("shim bad input", () => {
     await assertNothingLeft(env, run);
   });
 
-  for (const [runtime, said] of [
-    [runc(), /cannot start a container that has stopped/],
-    [crun(), /is not running/],
-  ] as const) {
-    test(`--start that ${runtime.name} refuses: exit 1 with its words, undone as a failed create`, async (t) => {
-      const env = await ShimEnv.create(t, { runtime: initDiesBeforeStart(runtime) });
+  for (const runtime of [runc(), crun()]) {
+    test(`--start whose ${runtime.name} run fails late: exit 1 with its words, undone as a failed create`, async (t) => {
+      const env = await ShimEnv.create(t, { runtime: failsAfterRun(runtime) });
       const bundle = await makeBundle({ args: ["sleep", "1000"] });
       t.after(() => bundle.remove());
       const run = await env.runShim({ bundle: bundle.path, start: true, timeoutMs: FAIL_FAST_MS });
       assert.equal(run.code, 1, run.stderr);
-      assert.ok(
-        run.stderr.startsWith(`berth-shim: ${runtime.name} start ${env.id}: `),
-        `stderr: ${run.stderr}`,
+      assert.equal(
+        run.stderr,
+        `berth-shim: ${runtime.name} run ${env.id}: refused after the run (test wrapper)\n`,
       );
-      assert.match(run.stderr, said);
+      // The container the run made and started is gone with its processes.
       await assertNothingLeft(env, run);
       // Only the logs kept for diagnosis: no started.json, and no log file of a container that never ran.
       assert.deepEqual(readdirSync(run.stateDir).sort(), ["runtime.log", "shim.log"]);
     });
   }
+
+  test("--start whose run the runtime refuses: its words, as runc run", async (t) => {
+    const env = await ShimEnv.create(t);
+    const bundle = await makeBundle({ args: ["/no/such/program"] });
+    t.after(() => bundle.remove());
+    const run = await env.runShim({ bundle: bundle.path, start: true, timeoutMs: FAIL_FAST_MS });
+    assert.equal(run.code, 1);
+    assert.ok(run.stderr.startsWith(`berth-shim: runc run ${env.id}: `), `stderr: ${run.stderr}`);
+    assert.match(run.stderr, /\/no\/such\/program/);
+    await assertNothingLeft(env, run);
+  });
 
   test("--start with --exec-id: exit 2 (an exec'd process runs at once) and nothing created", async (t) => {
     const env = await ShimEnv.create(t);

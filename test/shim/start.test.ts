@@ -1,5 +1,6 @@
-// --start (RunContainer's path): the shim runs the runtime's start itself, after the create and the OOM
-// watch, and its first process reports only then; started.json says when the start was issued.
+// --start (RunContainer's path): the shim runs the runtime's `run --detach` (create and start in one
+// call), then registers the OOM watch, and its first process reports only then; started.json says when
+// the run was issued.
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -9,7 +10,7 @@ import { describe, test } from "node:test";
 import { makeBundle } from "../fixtures/bundle.js";
 import { parseCriLog, streamText } from "../helpers/cri-log.js";
 import { parentPid } from "../helpers/proc.js";
-import { crun, runc } from "../helpers/runtime.js";
+import { crun, initExitsBeforeWatch, runc } from "../helpers/runtime.js";
 import { ShimEnv } from "../helpers/shim.js";
 
 function startedAt(stateDir: string): number {
@@ -33,7 +34,7 @@ describe("shim --start", () => {
       assert.ok(at >= before && at <= after, `started_at ${at} within the run [${before}, ${after}]`);
       const initPid = await env.initPid();
       assert.equal(parentPid(initPid), await env.shimPid(), "the shim is still init's subreaper");
-      assert.match(readFileSync(join(env.stateDir, "shim.log"), "utf8"), /running \S+ start /);
+      assert.match(readFileSync(join(env.stateDir, "shim.log"), "utf8"), /running \S+ run /);
       await env.kill("KILL");
       const exit = await env.waitExit();
       assert.equal(exit.exit_code, 137);
@@ -55,5 +56,18 @@ describe("shim --start", () => {
     const records = parseCriLog(await readFile(join(env.stateDir, "log"), "utf8"));
     assert.equal(streamText(records, "stdout"), "started-out\n");
     assert.equal(streamText(records, "stderr"), "started-err\n");
+  });
+
+  test("a process that exited before the OOM watch: the run succeeds, exit.json as ever", async (t) => {
+    const env = await ShimEnv.create(t, { runtime: initExitsBeforeWatch(runc()) });
+    const bundle = await makeBundle({ args: ["sh", "-c", "exit 7"], memoryLimit: 32 * 1024 * 1024 });
+    t.after(() => bundle.remove());
+    const run = await env.createWithShim({ bundle: bundle.path, start: true });
+    assert.equal(run.stderr, "");
+    const exit = await env.waitExit();
+    assert.equal(exit.exit_code, 7);
+    assert.equal(exit.oom_killed, false);
+    assert.ok(exit.exited_at >= startedAt(env.stateDir));
+    await env.waitShimGone();
   });
 });

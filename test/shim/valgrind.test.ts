@@ -11,7 +11,7 @@ import { describe, test } from "node:test";
 import { encodeRequest } from "../../src/berthd/shim/launcher.js";
 import { makeBundle, makeTempDir, processSpec, uniqueId } from "../fixtures/bundle.js";
 import { attachOutput, sendControl, writeFifo } from "../helpers/fifo.js";
-import { initDiesBeforeStart, runc } from "../helpers/runtime.js";
+import { failsAfterRun, runc } from "../helpers/runtime.js";
 import { SHIM_PATH, ShimEnv, type ShimOptions, type ShimRun } from "../helpers/shim.js";
 import { waitForText } from "../helpers/wait.js";
 
@@ -145,16 +145,16 @@ describe("shim under valgrind", () => {
     assert.match(readFileSync(join(env.stateDir, "log"), "utf8"), /stdout F started/);
   });
 
-  test("a --start the runtime refuses: the undo path has no errors, no definite leaks", async (t) => {
-    const env = await ShimEnv.create(t, { runtime: initDiesBeforeStart(runc()) });
+  test("a --start whose run fails late: the undo path has no errors, no definite leaks", async (t) => {
+    const env = await ShimEnv.create(t, { runtime: failsAfterRun(runc()) });
     const bundle = await makeBundle({ args: ["sleep", "1000"] });
     t.after(() => bundle.remove());
     const run = await runUnderValgrind(env, {
       bundle: bundle.path,
       start: true,
     });
-    assert.equal(run.code, 1, `exit 1 (the start failed), not ${VALGRIND_EXIT} (memcheck): ${run.stderr}`);
-    assert.match(run.stderr, /runc start .*cannot start a container that has stopped/);
+    assert.equal(run.code, 1, `exit 1 (the run failed), not ${VALGRIND_EXIT} (memcheck): ${run.stderr}`);
+    assert.match(run.stderr, /runc run .*refused after the run/);
     await assertClean(env.dir, run.pid, "first process");
     assert.ok(assertAllClean(env.dir) >= 2, "reports of the first process and of the shim's child");
   });

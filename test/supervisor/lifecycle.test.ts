@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { makeBundle, uniqueId } from "../fixtures/bundle.js";
 import { processesMentioning } from "../helpers/proc.js";
-import { initDiesBeforeStart, runc, runtimeCommand } from "../helpers/runtime.js";
+import { failsAfterRun, runc, runtimeCommand } from "../helpers/runtime.js";
 import { kindsFor, makeHarness, processGone, testConfig, waitForEvent } from "./harness.js";
 
 describe("supervisor lifecycle (real runc, real shim)", { timeout: 120_000 }, () => {
@@ -87,8 +87,8 @@ describe("supervisor lifecycle (real runc, real shim)", { timeout: 120_000 }, ()
     });
   }
 
-  test("a RunContainer whose runtime start fails: RuntimeFailed in its words, and nothing is left", async (t) => {
-    const dying = initDiesBeforeStart(runc());
+  test("a RunContainer whose runtime run fails late: RuntimeFailed in its words, and nothing is left", async (t) => {
+    const dying = failsAfterRun(runc());
     const h = await makeHarness(t, {
       runtimes: [...testConfig("").runtimes, { name: "dying", path: dying.path, args: [] }],
     });
@@ -97,7 +97,7 @@ describe("supervisor lifecycle (real runc, real shim)", { timeout: 120_000 }, ()
     const id = uniqueId("nostart");
     await assert.rejects(h.sv.runContainer(id, bundle.path, { runtime: "dying" }), {
       code: "RuntimeFailed",
-      message: new RegExp(`^runc start ${id}: cannot start a container that has stopped`),
+      message: new RegExp(`^runc run ${id}: refused after the run`),
     });
     assert.equal(h.sv.get(id), undefined);
     assert.deepEqual(kindsFor(h.events, id), [], "no event: the container never existed for clients");
