@@ -329,7 +329,8 @@ export function readFdToEnd(fd: number, timeoutMs = 15_000): Promise<string> {
     stream.on("data", (chunk) => {
       seen += chunk.toString();
     });
-    stream.on("end", () => {
+    // 'close', not 'end': the fd is closed by then, so a caller counting open fds sees it gone.
+    stream.on("close", () => {
       clearTimeout(timer);
       resolveRead(seen);
     });
