@@ -9,6 +9,7 @@
 // once, where it is made, rather than walking /proc/self/fd before every spawn (204 fcntl calls a
 // start, 5-8 ms with 1000 containers); the shim also closes whatever it inherits (shim/util.c).
 
+import { closeSync } from "node:fs";
 import koffi from "koffi";
 import { connectionStream, type MessageBus } from "../common/bus.js";
 
@@ -47,6 +48,15 @@ function lib(): LibC {
 }
 
 /** Sets FD_CLOEXEC on fd; throws when fcntl fails. */
+/** Closes each fd, ignoring one already closed: our copies of fds a message carried or failed to carry. */
+export function closeAll(fds: number[]): void {
+  for (const fd of fds) {
+    try {
+      closeSync(fd);
+    } catch {}
+  }
+}
+
 export function markCloseOnExec(fd: number): void {
   const { fcntl } = lib();
   const flags = fcntl(fd, F_GETFD, 0);

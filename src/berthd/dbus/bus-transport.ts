@@ -2,17 +2,15 @@
 // goes to the ApiServer with the caller's name, the ALLOW_INTERACTIVE_AUTHORIZATION flag and an
 // authorizer; replies carry unix fds when the method returns some; signals go out on the connection.
 
-import { closeSync } from "node:fs";
 import type { Writable } from "node:stream";
 import { connectionStream, Message, type MessageBus, MessageType } from "../../common/bus.js";
+import { closeAll } from "../fd.js";
 import type { Logger } from "../log.js";
 import { BusAuthorizer } from "./authorize.js";
+import { incomingCall } from "./dispatch.js";
 import { Outbox } from "./outbox.js";
-import { toReplyError } from "./reply-error.js";
+import { errorReply, toReplyError } from "./reply-error.js";
 import type { ApiServer, SignalSink } from "./server.js";
-
-// dbus-next's typings declare newError's first parameter as a string; it is the call being answered.
-const newError = Message.newError as unknown as (call: Message, name: string, text: string) => Message;
 
 const ACCESS_DENIED = "org.freedesktop.DBus.Error.AccessDenied";
 const NO_REPLY_EXPECTED = 0x1;
@@ -70,14 +68,9 @@ export class BusTransport implements SignalSink {
     let reply: Message;
     let fds: number[] = [];
     try {
-      const result = await this.server.dispatch({
-        path: message.path ?? "/",
-        interface: message.interface ?? undefined,
-        member: message.member ?? "",
-        signature: message.signature ?? "",
-        body: message.body ?? [],
-        context: { sender, authorize: () => this.authorizer.authorize(sender, interactive) },
-      });
+      const result = await this.server.dispatch(
+        incomingCall(message, { sender, authorize: () => this.authorizer.authorize(sender, interactive) }),
+      );
       fds = result.fds ?? [];
       reply = Message.newMethodReturn(message, result.signature, result.body);
     } catch (error) {
@@ -85,7 +78,7 @@ export class BusTransport implements SignalSink {
       // Refused changes are worth an admin's attention; ordinary failures are the caller's business.
       const level = name === ACCESS_DENIED ? "info" : "debug";
       this.log.log(level, `${callName} from ${sender} refused: ${name}: ${text}`);
-      reply = newError(message, name, text);
+      reply = errorReply(message, name, text);
     }
     if ((message.flags & NO_REPLY_EXPECTED) !== 0) {
       closeAll(fds);
@@ -97,7 +90,7 @@ export class BusTransport implements SignalSink {
       // A reply that cannot be marshalled (a bug) must still answer the caller, who would wait forever.
       const { name, message: text } = toReplyError(error, callName, this.log);
       try {
-        this.send(newError(message, name, text));
+        this.send(errorReply(message, name, text));
       } catch (sendError) {
         this.log.warn(`could not reply to ${callName}: ${(sendError as Error).message}`);
       }
@@ -133,13 +126,5 @@ function writeToBus(bus: MessageBus, data: Buffer, fds: number[]): void {
   } else {
     if (fds.length > 0) throw new Error("this bus connection cannot pass file descriptors");
     stream.write(data);
-  }
-}
-
-function closeAll(fds: number[]): void {
-  for (const fd of fds) {
-    try {
-      closeSync(fd);
-    } catch {}
   }
 }

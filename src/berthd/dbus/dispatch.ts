@@ -4,7 +4,7 @@
 // any handler runs, and privileged members are authorized first.
 
 import { readFile } from "node:fs/promises";
-import { Variant } from "../../common/bus.js";
+import { type Message, Variant } from "../../common/bus.js";
 import { parseObjectPath } from "../../common/bus-path.js";
 import { InvalidArgumentError, NoSuchContainerError, NoSuchProcessError } from "../../common/errors.js";
 import { nodeXml } from "./introspect.js";
@@ -32,6 +32,18 @@ export interface IncomingCall {
   readonly signature: string;
   readonly body: unknown[];
   readonly context: CallContext;
+}
+
+/** The call a received method-call message makes, as either transport hands it to the dispatcher. */
+export function incomingCall(message: Message, context: CallContext): IncomingCall {
+  return {
+    path: message.path ?? "/",
+    interface: message.interface ?? undefined,
+    member: message.member ?? "",
+    signature: message.signature ?? "",
+    body: message.body ?? [],
+    context,
+  };
 }
 
 /** Every property of one binding as a{sv}. */

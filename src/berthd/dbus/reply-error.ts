@@ -3,7 +3,7 @@
 // error raised by the dispatcher → as is; anything else → Failed with a reference into berthd's log,
 // where the stack goes. dbus-next would otherwise send the JavaScript stack to the caller.
 
-import { DBusError } from "../../common/bus.js";
+import { DBusError, Message } from "../../common/bus.js";
 import { BerthError } from "../../common/errors.js";
 import type { Logger } from "../log.js";
 
@@ -18,6 +18,14 @@ export const FAILED = "org.freedesktop.DBus.Error.Failed";
 export function protocolError(name: string, message: string): Error {
   return new DBusError(`org.freedesktop.DBus.Error.${name}`, message);
 }
+
+// dbus-next's typings declare newError's first parameter as a string; it is the call being answered.
+/** The error message answering `call`, for both transports. */
+export const errorReply = Message.newError as unknown as (
+  call: Message,
+  name: string,
+  text: string,
+) => Message;
 
 let internalErrors = 0;
 

@@ -4,15 +4,15 @@
 // method call to the ApiServer's transport-independent dispatch, and takes the signals whose match
 // rules the client added.
 
-import { closeSync } from "node:fs";
 import type { Duplex } from "node:stream";
 import { Message, MessageType } from "../../common/bus.js";
 import { BUS_NAME } from "../../common/bus-path.js";
 import { AccessDeniedError } from "../../common/errors.js";
+import { incomingCall } from "../dbus/dispatch.js";
 import { Outbox } from "../dbus/outbox.js";
-import { protocolError, toReplyError } from "../dbus/reply-error.js";
+import { errorReply, protocolError, toReplyError } from "../dbus/reply-error.js";
 import type { ApiServer } from "../dbus/server.js";
-import type { PeerCredentials } from "../fd.js";
+import { closeAll, type PeerCredentials } from "../fd.js";
 import type { Logger } from "../log.js";
 import { authenticate } from "./auth.js";
 import { MatchRuleError, matches, parseMatchRule, type SignalFields } from "./match-rule.js";
@@ -145,21 +145,16 @@ export class PeerConnection {
         if (destination !== undefined && destination !== BUS_NAME && destination !== SERVER_UNIQUE_NAME) {
           throw protocolError("ServiceUnknown", `the name ${destination} is not served on this socket`);
         }
-        const result = await this.api.dispatch({
-          path: call.path ?? "/",
-          interface: call.interface ?? undefined,
-          member: call.member ?? "",
-          signature: call.signature ?? "",
-          body: call.body ?? [],
-          context: { sender: this.uniqueName, authorize: () => this.authorize() },
-        });
+        const result = await this.api.dispatch(
+          incomingCall(call, { sender: this.uniqueName, authorize: () => this.authorize() }),
+        );
         fds = result.fds ?? [];
         reply = Message.newMethodReturn(call, result.signature, result.body);
       }
     } catch (error) {
       const { name, message } = toReplyError(error, callName, this.log);
       this.log.debug(`${callName} from ${this.uniqueName} (private socket) refused: ${name}: ${message}`);
-      reply = newError(call, name, message);
+      reply = errorReply(call, name, message);
     }
     if ((call.flags & NO_REPLY_EXPECTED) !== 0) {
       closeAll(fds);
@@ -170,7 +165,7 @@ export class PeerConnection {
     } catch (error) {
       closeAll(fds);
       const { name, message } = toReplyError(error, callName, this.log);
-      this.send(newError(call, name, message), SERVER_UNIQUE_NAME);
+      this.send(errorReply(call, name, message), SERVER_UNIQUE_NAME);
     }
   }
 
@@ -247,16 +242,5 @@ export class PeerConnection {
     if (name === BUS_NAME || name === SERVER_UNIQUE_NAME) return SERVER_UNIQUE_NAME;
     if (name === DBUS_NAME) return DBUS_NAME;
     return this.peerNames().includes(name) ? name : undefined;
-  }
-}
-
-// dbus-next's typings declare newError's first parameter as a string; it is the call being answered.
-const newError = Message.newError as unknown as (call: Message, name: string, text: string) => Message;
-
-function closeAll(fds: number[]): void {
-  for (const fd of fds) {
-    try {
-      closeSync(fd);
-    } catch {}
   }
 }
