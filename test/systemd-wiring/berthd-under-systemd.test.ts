@@ -19,7 +19,7 @@ import { makeBundle, uniqueId } from "../fixtures/bundle.js";
 import { callMethod, getProperty } from "../helpers/dbus.js";
 import { CHECKOUT, Sandbox } from "../sandbox/sandbox.js";
 import { show } from "../systemd/helpers.js";
-import { reloadUnitsAndBus } from "../systemd/install.js";
+import { CHECKOUT_FILES, reloadUnitsAndBus } from "../systemd/install.js";
 
 const CONTAINER = "org.berth.Supervisor1.Container";
 const PROCESS = "org.berth.Supervisor1.Process";
@@ -27,15 +27,6 @@ const PROCESS = "org.berth.Supervisor1.Process";
 const sandbox = new Sandbox();
 let bus: MessageBus | undefined;
 let bundlePath = "";
-
-const INSTALL: [string, string][] = [
-  ["systemd/berthd.service", "/etc/systemd/system/berthd.service"],
-  ["systemd/berthd.socket", "/etc/systemd/system/berthd.socket"],
-  ["systemd/berth.slice", "/etc/systemd/system/berth.slice"],
-  ["systemd/tmpfiles.d/berth.conf", "/etc/tmpfiles.d/berth.conf"],
-  ["dbus/org.berth.Supervisor1.service", "/usr/share/dbus-1/system-services/org.berth.Supervisor1.service"],
-  ["dbus/org.berth.Supervisor1.conf", "/usr/share/dbus-1/system.d/org.berth.Supervisor1.conf"],
-];
 
 const DROP_IN = `[Service]
 OOMScoreAdjust=300
@@ -92,7 +83,7 @@ async function journal(): Promise<string> {
 
 before(async () => {
   await sandbox.up();
-  for (const [from, to] of INSTALL) {
+  for (const [from, to] of CHECKOUT_FILES) {
     await sandbox.execOk("install", ["-D", "-m", "0644", join(CHECKOUT, from), to]);
   }
   // The checkout's berthd as the package's launcher would run it; exec keeps it the main process.
