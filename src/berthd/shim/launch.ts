@@ -64,12 +64,11 @@ export async function launchShim(request: ShimRequest): Promise<ShimStarted> {
       throw new RuntimeFailedError(`cannot run the shim ${request.shimPath}: ${error.message}`);
     });
   if (code === 0) {
-    const [shimPid, pid, startedAt] = await Promise.all([
-      readPidFile(join(request.stateDir, FILES.shimPid)),
-      readPidFile(join(request.stateDir, FILES.initPid)),
-      request.start ? readStartedAt(request.stateDir) : 0n,
-    ]);
-    return { shimPid, pid, startedAt };
+    return {
+      shimPid: readPidFile(join(request.stateDir, FILES.shimPid)),
+      pid: readPidFile(join(request.stateDir, FILES.initPid)),
+      startedAt: request.start ? readStartedAt(request.stateDir) : 0n,
+    };
   }
   // The shim's message already names the runtime and the step ("runc create ID: ..."), in the
   // runtime's own words; only a silent failure needs words of ours.

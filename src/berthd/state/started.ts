@@ -7,8 +7,8 @@ import { readJsonIfExists } from "./atomic.js";
 import { FILES } from "./layout.js";
 
 /** When the shim issued the start, or 0n when it has not started the process (no started.json). */
-export async function readStartedAt(dir: string): Promise<Micros> {
-  const raw = (await readJsonIfExists(join(dir, FILES.started))) as Record<string, unknown> | undefined;
+export function readStartedAt(dir: string): Micros {
+  const raw = readJsonIfExists(join(dir, FILES.started)) as Record<string, unknown> | undefined;
   const at = raw?.started_at;
   return typeof at === "number" && Number.isSafeInteger(at) && at > 0 ? BigInt(at) : 0n;
 }

@@ -137,7 +137,7 @@ async function recoverContainer(core: SupervisorCore, id: string): Promise<void>
  * the shim lives, only here is the runtime asked.
  */
 async function learnStarted(core: SupervisorCore, container: Container, shimAlive: boolean): Promise<void> {
-  const startedAt = await readStartedAt(container.dir);
+  const startedAt = readStartedAt(container.dir);
   if (startedAt > 0n) {
     Object.assign(container.record, { started: true, startedAt });
     writeRecordSync(container.dir, container.record);
